@@ -1,0 +1,392 @@
+//! Keys: ed25519 public keys, private key files, and verifier keys in the
+//! signed-note form.
+//!
+//! - [`PublicKey`]: 32 raw bytes, checked to be a valid, non-weak point.
+//! - [`VerifierKey`]: a name and a public key, written in the note verifier
+//!   form `name+hexkeyid+base64(0x01 || key)` used by C2SP signed notes and Go's
+//!   `sumdb/note`.
+//! - [`SecretKey`]: a named signing key, stored as a self-describing text file
+//!   (comment lines, then PKCS#8 PEM), created with mode 0600 and refused when
+//!   other users can read it. The key bytes are zeroized on drop.
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use bincode::de::{BorrowDecoder, Decoder};
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{BorrowDecode, Decode, Encode};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::ident::AuthorityName;
+
+/// The signature algorithm byte of ed25519 in signed notes.
+pub const NOTE_ALG_ED25519: u8 = 0x01;
+
+/// Why a key could not be read, written or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key file could not be read or written.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// Which file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The key file exists already (keygen never overwrites).
+    #[error("key file {0} exists already; choose another --out or remove it first")]
+    Exists(PathBuf),
+    /// Other users may read the private key file.
+    #[error("private key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`")]
+    Permissive {
+        /// Which file.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The file is not a PKCS#8 PEM ed25519 private key.
+    #[error("key file {0} is not an ed25519 private key in PKCS#8 PEM form (as written by `access-ledger keygen`)")]
+    Malformed(PathBuf),
+    /// The key file names no authority (`# name:` line).
+    #[error("key file {0} has no `# name:` line naming its authority")]
+    NoName(PathBuf),
+    /// A public key is not a valid, non-weak ed25519 point.
+    #[error("invalid public key: not a valid ed25519 point, or a weak (small-order) one")]
+    BadPublicKey,
+    /// A verifier key is not of the form `name+hexkeyid+base64key`.
+    #[error("invalid verifier key {0:?}: expected name+hexkeyid+base64key (as printed by `access-ledger keygen`)")]
+    BadVerifierKey(String),
+    /// A verifier key's key id does not match its name and key.
+    #[error("verifier key {0:?}: key id does not match the name and key")]
+    KeyIdMismatch(String),
+    /// The key file is inside a ledger directory.
+    #[error("refusing to write a private key inside the ledger directory {0}: private keys never enter a ledger")]
+    InsideLedger(PathBuf),
+}
+
+/// An ed25519 public key that decompresses to a point of large order.
+///
+/// Wire form: the 32 bytes of the compressed point (RFC 8032), no length prefix.
+/// JSON form: standard base64.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublicKey([u8; 32]);
+
+impl PublicKey {
+    /// Checks the bytes and wraps them.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, KeyError> {
+        let vk = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
+        if vk.is_weak() {
+            return Err(KeyError::BadPublicKey);
+        }
+        Ok(PublicKey(bytes))
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Verifies `sig` over `msg` with RFC 8032's strict rules (`verify_strict`:
+    /// canonical `S`, no small-order `R` or key).
+    pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
+        // The constructor checked the point, so this cannot fail.
+        let Ok(vk) = VerifyingKey::from_bytes(&self.0) else { return false };
+        vk.verify_strict(msg, &Signature::from_bytes(sig)).is_ok()
+    }
+
+    /// Standard base64 of the 32 bytes.
+    pub fn to_base64(&self) -> String {
+        B64.encode(self.0)
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_base64())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_base64())
+    }
+}
+
+impl Encode for PublicKey {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.0.encode(e)
+    }
+}
+
+impl<C> Decode<C> for PublicKey {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let b = <[u8; 32]>::decode(d)?;
+        PublicKey::from_bytes(b).map_err(|e| DecodeError::OtherString(e.to_string()))
+    }
+}
+
+impl<'de, C> BorrowDecode<'de, C> for PublicKey {
+    fn borrow_decode<D: BorrowDecoder<'de, Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        <Self as Decode<C>>::decode(d)
+    }
+}
+
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_base64())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let v = B64.decode(s.as_bytes()).map_err(serde::de::Error::custom)?;
+        let b: [u8; 32] = v
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("a public key is 32 bytes"))?;
+        PublicKey::from_bytes(b).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The 4-byte key id of a signed-note key: the first 4 bytes of
+/// SHA-256(name || 0x0A || 0x01 || public key).
+pub fn note_key_id(name: &str, key: &PublicKey) -> [u8; 4] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0x0A, NOTE_ALG_ED25519]);
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// A named public key, as in C2SP signed notes: text form
+/// `name+hexkeyid+base64(0x01 || key)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierKey {
+    name: AuthorityName,
+    key: PublicKey,
+}
+
+impl VerifierKey {
+    /// Pairs a name with a key.
+    pub fn new(name: AuthorityName, key: PublicKey) -> Self {
+        VerifierKey { name, key }
+    }
+
+    /// The key's name.
+    pub fn name(&self) -> &AuthorityName {
+        &self.name
+    }
+
+    /// The public key.
+    pub fn key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// The 4-byte note key id.
+    pub fn key_id(&self) -> [u8; 4] {
+        note_key_id(self.name.as_str(), &self.key)
+    }
+
+    /// Parses `name+hexkeyid+base64(0x01 || key)`, checking the key id.
+    pub fn parse(s: &str) -> Result<Self, KeyError> {
+        let s = s.trim();
+        let bad = || KeyError::BadVerifierKey(s.to_owned());
+        let mut parts = s.split('+');
+        let (Some(name), Some(id), Some(b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let name = AuthorityName::new(name).map_err(|_| bad())?;
+        let id = hex::decode(id).map_err(|_| bad())?;
+        let raw = B64.decode(b64).map_err(|_| bad())?;
+        if id.len() != 4 || raw.len() != 33 || raw[0] != NOTE_ALG_ED25519 {
+            return Err(bad());
+        }
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&raw[1..]);
+        let key = PublicKey::from_bytes(k)?;
+        let vk = VerifierKey { name, key };
+        if vk.key_id()[..] != id[..] {
+            return Err(KeyError::KeyIdMismatch(s.to_owned()));
+        }
+        Ok(vk)
+    }
+}
+
+impl fmt::Display for VerifierKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut raw = Vec::with_capacity(33);
+        raw.push(NOTE_ALG_ED25519);
+        raw.extend_from_slice(self.key.as_bytes());
+        write!(f, "{}+{}+{}", self.name, hex::encode(self.key_id()), B64.encode(raw))
+    }
+}
+
+/// A named ed25519 signing key. The secret is zeroized when dropped and never
+/// printed (its `Debug` shows only the public half).
+pub struct SecretKey {
+    name: AuthorityName,
+    key: SigningKey,
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({})", self.verifier())
+    }
+}
+
+impl SecretKey {
+    /// A fresh key from the operating system's random number generator.
+    pub fn generate(name: AuthorityName) -> Self {
+        SecretKey { name, key: SigningKey::generate(&mut rand_core::OsRng) }
+    }
+
+    /// A key from a fixed 32-byte seed. Deterministic: for test vectors and the
+    /// clearly labelled TEST-ONLY keys of the fixtures, never for real use.
+    pub fn from_seed(name: AuthorityName, seed: &[u8; 32]) -> Self {
+        SecretKey { name, key: SigningKey::from_bytes(seed) }
+    }
+
+    /// The authority name the key was made for.
+    pub fn name(&self) -> &AuthorityName {
+        &self.name
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.key.verifying_key().to_bytes())
+    }
+
+    /// The public half in note verifier form.
+    pub fn verifier(&self) -> VerifierKey {
+        VerifierKey { name: self.name.clone(), key: self.public() }
+    }
+
+    /// Signs `msg` (deterministic ed25519, RFC 8032).
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.key.sign(msg).to_bytes()
+    }
+
+    /// The key file text: comment lines naming the key, then PKCS#8 PEM.
+    pub fn to_file_text(&self, created: &str) -> Zeroizing<String> {
+        // Encoding a valid 32-byte seed as PKCS#8 cannot fail.
+        let pem = self
+            .key
+            .to_pkcs8_pem(Default::default())
+            .expect("PKCS#8 encoding of an ed25519 seed is infallible");
+        Zeroizing::new(format!(
+            "# access-ledger private key (ed25519, PKCS#8). Keep it secret; never put it in a ledger directory.\n\
+             # name: {}\n# created: {}\n# public key: {}\n{}",
+            self.name,
+            created,
+            self.verifier(),
+            pem.as_str()
+        ))
+    }
+
+    /// Reads a key file written by [`SecretKey::write_new`], refusing one that
+    /// other users can read.
+    pub fn read(path: &Path) -> Result<Self, KeyError> {
+        let io = |source| KeyError::Io { path: path.to_owned(), source };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(path).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(KeyError::Permissive { path: path.to_owned(), mode: mode & 0o777 });
+            }
+        }
+        let text = Zeroizing::new(fs::read_to_string(path).map_err(io)?);
+        Self::parse_file_text(&text, path)
+    }
+
+    /// Parses key file text; `path` is only used in errors.
+    pub fn parse_file_text(text: &str, path: &Path) -> Result<Self, KeyError> {
+        let name = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# name:"))
+            .map(str::trim)
+            .next()
+            .ok_or_else(|| KeyError::NoName(path.to_owned()))?;
+        let name = AuthorityName::new(name).map_err(|_| KeyError::NoName(path.to_owned()))?;
+        let start = text.find("-----BEGIN").ok_or_else(|| KeyError::Malformed(path.to_owned()))?;
+        let key = SigningKey::from_pkcs8_pem(text[start..].trim_end())
+            .map_err(|_| KeyError::Malformed(path.to_owned()))?;
+        Ok(SecretKey { name, key })
+    }
+
+    /// Writes a new key file with mode 0600; refuses to overwrite.
+    pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
+        let io = |source| KeyError::Io { path: path.to_owned(), source };
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyError::Exists(path.to_owned())
+            } else {
+                io(e)
+            }
+        })?;
+        let text = self.to_file_text(&crate::time::Timestamp::now().rfc3339());
+        f.write_all(text.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_key_round_trip() {
+        let sk = SecretKey::from_seed(AuthorityName::new("test-admin").unwrap(), &[7; 32]);
+        let text = sk.verifier().to_string();
+        let vk = VerifierKey::parse(&text).unwrap();
+        assert_eq!(vk, sk.verifier());
+        let mut bad = text.clone();
+        bad.replace_range(11..12, if &text[11..12] == "0" { "1" } else { "0" });
+        assert!(VerifierKey::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn key_file_round_trip_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.pem");
+        let sk = SecretKey::generate(AuthorityName::new("a").unwrap());
+        sk.write_new(&p).unwrap();
+        let back = SecretKey::read(&p).unwrap();
+        assert_eq!(back.public(), sk.public());
+        assert!(matches!(sk.write_new(&p), Err(KeyError::Exists(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(SecretKey::read(&p), Err(KeyError::Permissive { .. })));
+        }
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        // The identity point (small order).
+        let mut id = [0u8; 32];
+        id[0] = 1;
+        assert!(PublicKey::from_bytes(id).is_err());
+    }
+}
