@@ -306,11 +306,18 @@ impl LedgerState {
     /// Checks `entry` as the next entry of this log and, if it passes, applies
     /// it. `now` bounds `recorded_at` from above when given. On error the state
     /// is unchanged.
-    pub fn admit(&mut self, entry: Entry, now: Option<Timestamp>) -> Result<ChainedEntry, ChainError> {
+    pub fn admit(
+        &mut self,
+        entry: Entry,
+        now: Option<Timestamp>,
+    ) -> Result<ChainedEntry, ChainError> {
         let seq = self.next_seq;
         let fail = |violation| ChainError { seq, violation };
         if entry.seq() != seq {
-            return Err(fail(Violation::SeqMismatch { expected: seq, found: entry.seq() }));
+            return Err(fail(Violation::SeqMismatch {
+                expected: seq,
+                found: entry.seq(),
+            }));
         }
         if entry.prev_hash() != &self.last_hash {
             return Err(fail(Violation::HashMismatch {
@@ -329,7 +336,10 @@ impl LedgerState {
         }
         if let Some(now) = now {
             if signed.recorded_at() > now {
-                return Err(fail(Violation::InFuture { recorded_at: signed.recorded_at(), now }));
+                return Err(fail(Violation::InFuture {
+                    recorded_at: signed.recorded_at(),
+                    now,
+                }));
             }
         }
         self.check_body(&signed).map_err(fail)?;
@@ -371,7 +381,11 @@ impl LedgerState {
             ),
         };
         if !ok {
-            return Err(Violation::Unauthorized { name: name.clone(), kind: body.kind(), needs });
+            return Err(Violation::Unauthorized {
+                name: name.clone(),
+                kind: body.kind(),
+                needs,
+            });
         }
         match body {
             Event::Genesis { .. } => unreachable!("handled above"),
@@ -393,7 +407,14 @@ impl LedgerState {
                     return Err(Violation::LastAdmin(name.clone()));
                 }
             }
-            Event::Grant { subject, resource, rights, effective_at, until, .. } => {
+            Event::Grant {
+                subject,
+                resource,
+                rights,
+                effective_at,
+                until,
+                ..
+            } => {
                 check_interval(*effective_at, *until)?;
                 if let Some(ban) = self
                     .bans
@@ -414,16 +435,28 @@ impl LedgerState {
             Event::Join { member, group, .. } => {
                 check_group(group)?;
                 if member == group || self.reaches(group, member) {
-                    return Err(Violation::GroupCycle { member: member.clone(), group: group.clone() });
+                    return Err(Violation::GroupCycle {
+                        member: member.clone(),
+                        group: group.clone(),
+                    });
                 }
             }
             Event::Leave { member, group, .. } => {
                 check_group(group)?;
                 if !self.groups.get(member).is_some_and(|g| g.contains(group)) {
-                    return Err(Violation::NeverJoined { member: member.clone(), group: group.clone() });
+                    return Err(Violation::NeverJoined {
+                        member: member.clone(),
+                        group: group.clone(),
+                    });
                 }
             }
-            Event::Share { from, to, effective_at, until, .. } => {
+            Event::Share {
+                from,
+                to,
+                effective_at,
+                until,
+                ..
+            } => {
                 check_interval(*effective_at, *until)?;
                 if from == to {
                     return Err(Violation::SelfShare(from.clone()));
@@ -463,19 +496,34 @@ impl LedgerState {
     fn apply(&mut self, e: &SignedEntry) {
         let seq = e.seq();
         match e.body() {
-            Event::Genesis { origin, time_zone, authority, key } => {
+            Event::Genesis {
+                origin,
+                time_zone,
+                authority,
+                key,
+            } => {
                 self.origin = Some(origin.clone());
                 self.time_zone = Some(time_zone.as_str().to_owned());
                 self.authorities.insert(
                     authority.clone(),
-                    Authority { key: *key, roles: Roles::ALL, added_seq: 0, retired_seq: None },
+                    Authority {
+                        key: *key,
+                        roles: Roles::ALL,
+                        added_seq: 0,
+                        retired_seq: None,
+                    },
                 );
                 self.keys.insert(*key, authority.clone());
             }
             Event::AuthorityAdd { name, key, roles } => {
                 self.authorities.insert(
                     name.clone(),
-                    Authority { key: *key, roles: *roles, added_seq: seq, retired_seq: None },
+                    Authority {
+                        key: *key,
+                        roles: *roles,
+                        added_seq: seq,
+                        retired_seq: None,
+                    },
                 );
                 self.keys.insert(*key, name.clone());
             }
@@ -484,7 +532,14 @@ impl LedgerState {
                     a.retired_seq = Some(seq);
                 }
             }
-            Event::Revoke { subject, resource, rights, effective_at, permanent: true, .. } => {
+            Event::Revoke {
+                subject,
+                resource,
+                rights,
+                effective_at,
+                permanent: true,
+                ..
+            } => {
                 self.bans.entry(subject.clone()).or_default().push(Ban {
                     seq,
                     subject: subject.clone(),
@@ -494,7 +549,10 @@ impl LedgerState {
                 });
             }
             Event::Join { member, group, .. } => {
-                self.groups.entry(member.clone()).or_default().insert(group.clone());
+                self.groups
+                    .entry(member.clone())
+                    .or_default()
+                    .insert(group.clone());
             }
             _ => {}
         }
@@ -509,7 +567,10 @@ impl LedgerState {
 
 fn check_interval(effective_at: Timestamp, until: Option<Timestamp>) -> Result<(), Violation> {
     match until {
-        Some(until) if until <= effective_at => Err(Violation::EmptyInterval { effective_at, until }),
+        Some(until) if until <= effective_at => Err(Violation::EmptyInterval {
+            effective_at,
+            until,
+        }),
         _ => Ok(()),
     }
 }

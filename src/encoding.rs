@@ -12,7 +12,7 @@
 //! there is exactly one encoding of every value and a hash of the parsed bytes
 //! is a hash of the value).
 
-use bincode::config::{Config, Configuration, Fixint, LittleEndian, Limit};
+use bincode::config::{Config, Configuration, Fixint, Limit, LittleEndian};
 use bincode::{Decode, Encode};
 
 /// Largest encoded entry (or any other wire value) accepted, in bytes.
@@ -110,7 +110,10 @@ mod tests {
     fn layout_is_fixed_width_little_endian() {
         assert_eq!(encode(&1u64), [1, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(encode(&-1i64), [0xff; 8]);
-        assert_eq!(encode(&"ab".to_string()), [2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b']);
+        assert_eq!(
+            encode(&"ab".to_string()),
+            [2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b']
+        );
         assert_eq!(encode(&Some(1u8)), [1, 1]);
         assert_eq!(encode(&[9u8; 3]), [9, 9, 9]);
         assert_eq!(encode(&true), [1]);
@@ -119,9 +122,18 @@ mod tests {
     #[test]
     fn strict_decoding() {
         assert_eq!(decode::<u64>(&[1, 0, 0, 0, 0, 0, 0, 0]), Ok(1));
-        assert!(matches!(decode::<u64>(&[1, 0, 0]), Err(EncodingError::Malformed(_))));
-        assert!(matches!(decode::<u8>(&[1, 0]), Err(EncodingError::TrailingBytes(1))));
-        assert!(matches!(decode::<bool>(&[2]), Err(EncodingError::Malformed(_))));
+        assert!(matches!(
+            decode::<u64>(&[1, 0, 0]),
+            Err(EncodingError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode::<u8>(&[1, 0]),
+            Err(EncodingError::TrailingBytes(1))
+        ));
+        assert!(matches!(
+            decode::<bool>(&[2]),
+            Err(EncodingError::Malformed(_))
+        ));
         // A string length far beyond the input must not allocate.
         let mut huge = vec![0xff; 8];
         huge.push(b'a');

@@ -138,7 +138,14 @@ impl Entry {
         key: &SecretKey,
         ledger_id: &EntryHash,
     ) -> SignedEntry {
-        let mut w = Wire { seq, prev_hash, recorded_at, signer: key.public(), body, signature: [0; 64] };
+        let mut w = Wire {
+            seq,
+            prev_hash,
+            recorded_at,
+            signer: key.public(),
+            body,
+            signature: [0; 64],
+        };
         let unsigned = encoding::encode(&w);
         let msg = signature_message(ledger_id, &unsigned[..unsigned.len() - SIGNATURE_LEN]);
         w.signature = key.sign(&msg);

@@ -107,7 +107,9 @@ impl<C> Decode<C> for Roles {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         let b = u8::decode(d)?;
         if b == 0 || b & !0x07 != 0 {
-            return Err(DecodeError::OtherString(format!("invalid roles byte {b:#04x}")));
+            return Err(DecodeError::OtherString(format!(
+                "invalid roles byte {b:#04x}"
+            )));
         }
         Ok(Roles(b))
     }
@@ -295,27 +297,57 @@ impl Event {
     /// One line for people: `grant agency:fbi read on cpd/clear`.
     pub fn summary(&self) -> String {
         match self {
-            Event::Genesis { origin, authority, .. } => {
+            Event::Genesis {
+                origin, authority, ..
+            } => {
                 format!("genesis of {origin}, first authority {authority}")
             }
             Event::AuthorityAdd { name, roles, .. } => format!("add authority {name} ({roles})"),
             Event::AuthorityRetire { name } => format!("retire authority {name}"),
-            Event::Grant { subject, resource, rights, until, .. } => {
+            Event::Grant {
+                subject,
+                resource,
+                rights,
+                until,
+                ..
+            } => {
                 let until = until.map(|u| format!(" until {u}")).unwrap_or_default();
                 format!("grant {subject} {rights} on {resource}{until}")
             }
-            Event::Revoke { subject, resource, rights, permanent, .. } => {
-                let what = rights.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "all rights".into());
-                let p = if *permanent { "PERMANENTLY revoke" } else { "revoke" };
+            Event::Revoke {
+                subject,
+                resource,
+                rights,
+                permanent,
+                ..
+            } => {
+                let what = rights
+                    .as_ref()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "all rights".into());
+                let p = if *permanent {
+                    "PERMANENTLY revoke"
+                } else {
+                    "revoke"
+                };
                 format!("{p} {what} of {subject} on {resource}")
             }
             Event::Join { member, group, .. } => format!("{member} joins {group}"),
             Event::Leave { member, group, .. } => format!("{member} leaves {group}"),
-            Event::Share { from, to, resource, rights, until, .. } => {
+            Event::Share {
+                from,
+                to,
+                resource,
+                rights,
+                until,
+                ..
+            } => {
                 let until = until.map(|u| format!(" until {u}")).unwrap_or_default();
                 format!("{from} may share {resource} ({rights}) with {to}{until}")
             }
-            Event::Unshare { from, to, resource, .. } => {
+            Event::Unshare {
+                from, to, resource, ..
+            } => {
                 format!("{from} may no longer share {resource} with {to}")
             }
         }

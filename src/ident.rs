@@ -278,7 +278,9 @@ impl Rights {
     pub fn new(rights: impl IntoIterator<Item = Right>) -> Result<Self, IdentError> {
         let mut v: Vec<Right> = rights.into_iter().collect();
         if v.is_empty() {
-            return Err(IdentError::Rights("a rights set must name at least one right"));
+            return Err(IdentError::Rights(
+                "a rights set must name at least one right",
+            ));
         }
         if v.iter().any(Right::is_wildcard) {
             return Ok(Rights(vec![Right("*".into())]));
@@ -286,7 +288,9 @@ impl Rights {
         v.sort();
         v.dedup();
         if v.len() > MAX_RIGHTS {
-            return Err(IdentError::Rights("too many rights in one set (at most 32)"));
+            return Err(IdentError::Rights(
+                "too many rights in one set (at most 32)",
+            ));
         }
         Ok(Rights(v))
     }
@@ -389,10 +393,16 @@ impl Text {
     pub fn new(field: &'static str, s: impl Into<String>) -> Result<Self, IdentError> {
         let s = s.into();
         if s.len() > MAX_TEXT_LEN {
-            return Err(IdentError::Text { field, why: "longer than 4096 bytes" });
+            return Err(IdentError::Text {
+                field,
+                why: "longer than 4096 bytes",
+            });
         }
         if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err(IdentError::Text { field, why: "contains a control character" });
+            return Err(IdentError::Text {
+                field,
+                why: "contains a control character",
+            });
         }
         Ok(Text(s))
     }
@@ -449,7 +459,15 @@ mod tests {
     fn subjects() {
         assert!(Subject::new("agency:ice").is_ok());
         assert!(Subject::new("group:federal-partners").unwrap().is_group());
-        for bad in ["ice", "Agency:ice", "agency:", ":ice", "agency:i ce", "a:b:c", ""] {
+        for bad in [
+            "ice",
+            "Agency:ice",
+            "agency:",
+            ":ice",
+            "agency:i ce",
+            "a:b:c",
+            "",
+        ] {
             assert!(Subject::new(bad).is_err(), "{bad}");
         }
     }

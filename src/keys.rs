@@ -99,7 +99,9 @@ impl PublicKey {
     /// canonical `S`, no small-order `R` or key).
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
         // The constructor checked the point, so this cannot fail.
-        let Ok(vk) = VerifyingKey::from_bytes(&self.0) else { return false };
+        let Ok(vk) = VerifyingKey::from_bytes(&self.0) else {
+            return false;
+        };
         vk.verify_strict(msg, &Signature::from_bytes(sig)).is_ok()
     }
 
@@ -229,7 +231,13 @@ impl fmt::Display for VerifierKey {
         let mut raw = Vec::with_capacity(33);
         raw.push(NOTE_ALG_ED25519);
         raw.extend_from_slice(self.key.as_bytes());
-        write!(f, "{}+{}+{}", self.name, hex::encode(self.key_id()), B64.encode(raw))
+        write!(
+            f,
+            "{}+{}+{}",
+            self.name,
+            hex::encode(self.key_id()),
+            B64.encode(raw)
+        )
     }
 }
 
@@ -249,13 +257,19 @@ impl fmt::Debug for SecretKey {
 impl SecretKey {
     /// A fresh key from the operating system's random number generator.
     pub fn generate(name: AuthorityName) -> Self {
-        SecretKey { name, key: SigningKey::generate(&mut rand_core::OsRng) }
+        SecretKey {
+            name,
+            key: SigningKey::generate(&mut rand_core::OsRng),
+        }
     }
 
     /// A key from a fixed 32-byte seed. Deterministic: for test vectors and the
     /// clearly labelled TEST-ONLY keys of the fixtures, never for real use.
     pub fn from_seed(name: AuthorityName, seed: &[u8; 32]) -> Self {
-        SecretKey { name, key: SigningKey::from_bytes(seed) }
+        SecretKey {
+            name,
+            key: SigningKey::from_bytes(seed),
+        }
     }
 
     /// The authority name the key was made for.
@@ -270,7 +284,10 @@ impl SecretKey {
 
     /// The public half in note verifier form.
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey { name: self.name.clone(), key: self.public() }
+        VerifierKey {
+            name: self.name.clone(),
+            key: self.public(),
+        }
     }
 
     /// Signs `msg` (deterministic ed25519, RFC 8032).
@@ -298,13 +315,19 @@ impl SecretKey {
     /// Reads a key file written by [`SecretKey::write_new`], refusing one that
     /// other users can read.
     pub fn read(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io { path: path.to_owned(), source };
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(path).map_err(io)?.permissions().mode();
             if mode & 0o077 != 0 {
-                return Err(KeyError::Permissive { path: path.to_owned(), mode: mode & 0o777 });
+                return Err(KeyError::Permissive {
+                    path: path.to_owned(),
+                    mode: mode & 0o777,
+                });
             }
         }
         let text = Zeroizing::new(fs::read_to_string(path).map_err(io)?);
@@ -320,7 +343,9 @@ impl SecretKey {
             .next()
             .ok_or_else(|| KeyError::NoName(path.to_owned()))?;
         let name = AuthorityName::new(name).map_err(|_| KeyError::NoName(path.to_owned()))?;
-        let start = text.find("-----BEGIN").ok_or_else(|| KeyError::Malformed(path.to_owned()))?;
+        let start = text
+            .find("-----BEGIN")
+            .ok_or_else(|| KeyError::Malformed(path.to_owned()))?;
         let key = SigningKey::from_pkcs8_pem(text[start..].trim_end())
             .map_err(|_| KeyError::Malformed(path.to_owned()))?;
         Ok(SecretKey { name, key })
@@ -328,7 +353,10 @@ impl SecretKey {
 
     /// Writes a new key file with mode 0600; refuses to overwrite.
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io { path: path.to_owned(), source };
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -378,7 +406,10 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(SecretKey::read(&p), Err(KeyError::Permissive { .. })));
+            assert!(matches!(
+                SecretKey::read(&p),
+                Err(KeyError::Permissive { .. })
+            ));
         }
     }
 

@@ -115,7 +115,10 @@ impl Timestamp {
     /// The time in `zone`, e.g. `2019-07-10 00:00 CDT`, for people.
     pub fn local(self, zone: &Zone) -> String {
         match self.to_jiff() {
-            Some(t) => t.to_zoned(zone.tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            Some(t) => t
+                .to_zoned(zone.tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string(),
             None => self.rfc3339(),
         }
     }
@@ -151,12 +154,18 @@ impl Zone {
     /// Looks up an IANA time zone name such as `America/Chicago` or `UTC`.
     pub fn new(name: &str) -> Result<Self, TimeError> {
         let tz = TimeZone::get(name).map_err(|_| TimeError::Zone(name.to_owned()))?;
-        Ok(Zone { name: name.to_owned(), tz })
+        Ok(Zone {
+            name: name.to_owned(),
+            tz,
+        })
     }
 
     /// UTC.
     pub fn utc() -> Self {
-        Zone { name: "UTC".into(), tz: TimeZone::UTC }
+        Zone {
+            name: "UTC".into(),
+            tz: TimeZone::UTC,
+        }
     }
 
     /// The IANA name.
@@ -184,8 +193,14 @@ mod tests {
     #[test]
     fn refuses_bad_times() {
         let z = Zone::new("America/Chicago").unwrap();
-        assert!(matches!(Timestamp::parse("yesterday", &z), Err(TimeError::Syntax(_))));
-        assert!(matches!(Timestamp::parse("2019-03-10T02:30", &z), Err(TimeError::Gap(..))));
+        assert!(matches!(
+            Timestamp::parse("yesterday", &z),
+            Err(TimeError::Syntax(_))
+        ));
+        assert!(matches!(
+            Timestamp::parse("2019-03-10T02:30", &z),
+            Err(TimeError::Gap(..))
+        ));
         assert!(matches!(
             Timestamp::parse("2019-07-10T00:00:00.0000001Z", &z),
             Err(TimeError::Precision(_))

@@ -1,0 +1,274 @@
+//! The command line, defined once with clap derive.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A tamper-evident, signed and hash-chained ledger of who may access which
+/// public database.
+#[derive(Debug, Parser)]
+#[command(
+    name = "access-ledger",
+    version,
+    about,
+    long_about = "A tamper-evident, signed and hash-chained ledger of who may access which public database.\n\n\
+Every grant, revocation, group membership and data-sharing agreement is an ed25519-signed entry \
+chained by blake3 hashes; permissions are replayed from that log and can be asked for at any past date.",
+    after_help = "Start here:\n  access-ledger demo                      build and tour the Chicago 2019 example\n  \
+access-ledger keygen --name cpd-admin --out cpd-admin.key\n  \
+access-ledger init --origin chicago.gov/cpd-access --time-zone America/Chicago --key cpd-admin.key\n  \
+access-ledger grant agency:fbi cpd/clear --rights read --basis \"MOU 2016-04\" --key cpd-admin.key\n  \
+access-ledger verify\n\nExit codes: 0 ok, 1 denied (check), 2 bad usage or input, 3 refused by the ledger's rules, \
+4 verification failed, 5 ledger in use, 6 ledger, key or file unavailable or damaged."
+)]
+pub struct Cli {
+    /// The ledger directory.
+    #[arg(
+        long,
+        global = true,
+        env = "ACCESS_LEDGER_DIR",
+        default_value = "./ledger",
+        value_name = "DIR"
+    )]
+    pub ledger: PathBuf,
+
+    /// Seconds to wait for another process to release the ledger.
+    #[arg(long, global = true, default_value_t = 3.0, value_name = "SECONDS")]
+    pub wait: f64,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a new ed25519 signing key file (mode 0600) and print its public verifier key.
+    #[command(
+        after_help = "Example:\n  access-ledger keygen --name cpd-admin --out cpd-admin.key"
+    )]
+    Keygen {
+        /// The authority name the key is for ([a-z0-9._-]).
+        #[arg(long)]
+        name: String,
+        /// Where to write the private key (never inside a ledger directory).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a new ledger whose first authority is the key's owner.
+    #[command(
+        after_help = "Example:\n  access-ledger init --origin chicago.gov/cpd-access --time-zone America/Chicago --key cpd-admin.key"
+    )]
+    Init {
+        /// The log's name, first line of its checkpoints (e.g. chicago.gov/cpd-access).
+        #[arg(long)]
+        origin: String,
+        /// IANA time zone for plain dates (e.g. America/Chicago).
+        #[arg(long, value_name = "TZ")]
+        time_zone: String,
+        /// The first authority's private key (from keygen).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Back-date the genesis (migrating an existing paper record); bounds every later recorded_at.
+        #[arg(long, value_name = "TIME")]
+        created_at: Option<String>,
+    },
+    /// Add or retire a signing authority (admins only).
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+    /// Grant a subject rights on a resource and everything below it.
+    #[command(
+        after_help = "Example:\n  access-ledger grant group:federal-partners cpd/clear --rights read --basis \"MOU 2016-04\" --effective-at 2016-04-01 --key clerk.key"
+    )]
+    Grant {
+        /// Who (kind:name, e.g. agency:fbi, group:federal-partners).
+        subject: String,
+        /// What (e.g. cpd/clear/arrests).
+        resource: String,
+        /// Comma-separated rights, or * for all.
+        #[arg(long, value_name = "RIGHTS")]
+        rights: String,
+        /// The legal or contractual basis.
+        #[arg(long, default_value = "")]
+        basis: String,
+        /// Until when (exclusive).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        #[command(flatten)]
+        w: WriteArgs,
+    },
+    /// Revoke rights (all by default); --permanent makes it a ban that nothing can grant back.
+    #[command(
+        after_help = "Example:\n  access-ledger revoke agency:ice cpd --permanent --reason \"Mayor's order\" --effective-at 2019-07-10 --key clerk.key"
+    )]
+    Revoke {
+        /// Who.
+        subject: String,
+        /// What.
+        resource: String,
+        /// Comma-separated rights (default: all).
+        #[arg(long, value_name = "RIGHTS")]
+        rights: Option<String>,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// A ban: denies these rights by every route from effective_at on, forever.
+        #[arg(long)]
+        permanent: bool,
+        #[command(flatten)]
+        w: WriteArgs,
+    },
+    /// Add a subject (or a group) to a group.
+    Join {
+        /// The member.
+        member: String,
+        /// The group (group:name).
+        group: String,
+        #[command(flatten)]
+        w: WriteArgs,
+    },
+    /// Remove a subject from a group.
+    Leave {
+        /// The member.
+        member: String,
+        /// The group (group:name).
+        group: String,
+        #[command(flatten)]
+        w: WriteArgs,
+    },
+    /// Record an onward-sharing agreement: FROM may pass data of RESOURCE to TO.
+    Share {
+        /// Who may pass data on.
+        from: String,
+        /// Who may receive it.
+        to: String,
+        /// Which data.
+        resource: String,
+        /// Comma-separated rights the recipient may exercise.
+        #[arg(long, value_name = "RIGHTS")]
+        rights: String,
+        /// The agreement.
+        #[arg(long, default_value = "")]
+        basis: String,
+        /// Until when (exclusive).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        #[command(flatten)]
+        w: WriteArgs,
+    },
+    /// End a sharing agreement (all rights by default).
+    Unshare {
+        /// Who may no longer pass data on.
+        from: String,
+        /// To whom.
+        to: String,
+        /// Which data.
+        resource: String,
+        /// Comma-separated rights (default: all).
+        #[arg(long, value_name = "RIGHTS")]
+        rights: Option<String>,
+        /// Why.
+        #[arg(long, default_value = "")]
+        basis: String,
+        #[command(flatten)]
+        w: WriteArgs,
+    },
+    /// Sign and append every event of a JSON Lines file, all or nothing.
+    #[command(
+        after_help = "Each line is one JSON object, e.g.\n  {\"type\":\"grant\",\"subject\":\"agency:fbi\",\"resource\":\"cpd/clear\",\"rights\":[\"read\"],\"basis\":\"MOU\",\"effective_at\":\"2016-04-01\"}\n\
+Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in the future).\n\
+`log --json` output imports as is (genesis lines are skipped; signatures are made anew)."
+    )]
+    Import {
+        /// The JSON Lines file (- for standard input).
+        file: PathBuf,
+        /// The signing key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// List entries.
+    Log {
+        /// First seq to list.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Most entries to list.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print JSON Lines (re-importable with `import`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry in full.
+    Show {
+        /// The entry's seq.
+        seq: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the whole log and check every link, signature, authority and ban.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild every derived index from the entries alone.
+    Reindex,
+    /// Build the illustrative Chicago 2019 ledger from the fixture, verify it, and take a tour.
+    Demo {
+        /// Where to build it (replaced if it holds an earlier demo).
+        #[arg(long, value_name = "DIR", default_value = "access-ledger-demo")]
+        out: PathBuf,
+    },
+}
+
+/// Authority management.
+#[derive(Debug, Subcommand)]
+pub enum AuthorityCommand {
+    /// Add an authority (signed by an admin).
+    #[command(
+        after_help = "Example:\n  access-ledger authority add cpd-clerk --public-key 'cpd-clerk+1a2b3c4d+AQ...' --roles writer --key cpd-admin.key"
+    )]
+    Add {
+        /// The new authority's name.
+        name: String,
+        /// Its public key: the verifier key printed by keygen, or base64.
+        #[arg(long, value_name = "KEY")]
+        public_key: String,
+        /// Comma-separated roles: admin, writer, checkpoint.
+        #[arg(long)]
+        roles: String,
+        /// The signing admin's key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Retire an authority: it can no longer sign (signed by an admin).
+    Retire {
+        /// The authority's name.
+        name: String,
+        /// The signing admin's key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// List authorities.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What every access-event command takes.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// When it takes effect (RFC 3339, or a plain date/time in the ledger's zone); default now.
+    #[arg(long, value_name = "TIME")]
+    pub effective_at: Option<String>,
+    /// The signing key (an admin or writer).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}

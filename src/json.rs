@@ -1,0 +1,341 @@
+//! The JSON form of events and entries: import lines and `log --json`.
+//!
+//! One JSON object per event: `type` (`grant`, `revoke`, ...), the event's
+//! fields by name, times as RFC 3339 strings (or, on input, plain dates in
+//! the ledger's time zone), rights as arrays of strings. `log --json` adds
+//! `seq`, `recorded_at`, `prev_hash`, `hash`, `signer`, `signer_key` and
+//! `signature`; import accepts and ignores those (the importer signs anew), so
+//! one ledger's log can be imported into another. Unknown fields are refused.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::entry::Entry;
+use crate::event::{Event, Roles};
+use crate::ident::{AuthorityName, Rights, Text};
+use crate::keys::{PublicKey, VerifierKey};
+use crate::time::{Timestamp, Zone};
+
+/// Fields `log --json` adds that import ignores.
+const ENTRY_FIELDS: [&str; 6] = [
+    "seq",
+    "prev_hash",
+    "hash",
+    "signer",
+    "signer_key",
+    "signature",
+];
+
+/// Why a JSON event was refused: names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JsonError(pub String);
+
+fn rights_json(r: &Rights) -> Value {
+    Value::Array(r.iter().map(|x| Value::String(x.to_string())).collect())
+}
+
+/// The JSON object of an event (without entry fields).
+pub fn event_to_json(e: &Event) -> Map<String, Value> {
+    let v = match e {
+        Event::Genesis {
+            origin,
+            time_zone,
+            authority,
+            key,
+        } => json!({
+            "type": "genesis", "origin": origin.as_str(), "time_zone": time_zone.as_str(),
+            "authority": authority.as_str(), "key": key.to_base64(),
+        }),
+        Event::AuthorityAdd { name, key, roles } => json!({
+            "type": "authority_add", "name": name.as_str(), "key": key.to_base64(), "roles": roles.names(),
+        }),
+        Event::AuthorityRetire { name } => {
+            json!({"type": "authority_retire", "name": name.as_str()})
+        }
+        Event::Grant {
+            subject,
+            resource,
+            rights,
+            basis,
+            effective_at,
+            until,
+        } => json!({
+            "type": "grant", "subject": subject.as_str(), "resource": resource.as_str(),
+            "rights": rights_json(rights), "basis": basis.as_str(),
+            "effective_at": effective_at.rfc3339(), "until": until.map(Timestamp::rfc3339),
+        }),
+        Event::Revoke {
+            subject,
+            resource,
+            rights,
+            reason,
+            effective_at,
+            permanent,
+        } => json!({
+            "type": "revoke", "subject": subject.as_str(), "resource": resource.as_str(),
+            "rights": rights.as_ref().map(rights_json), "reason": reason.as_str(),
+            "effective_at": effective_at.rfc3339(), "permanent": permanent,
+        }),
+        Event::Join {
+            member,
+            group,
+            effective_at,
+        } => json!({
+            "type": "join", "member": member.as_str(), "group": group.as_str(),
+            "effective_at": effective_at.rfc3339(),
+        }),
+        Event::Leave {
+            member,
+            group,
+            effective_at,
+        } => json!({
+            "type": "leave", "member": member.as_str(), "group": group.as_str(),
+            "effective_at": effective_at.rfc3339(),
+        }),
+        Event::Share {
+            from,
+            to,
+            resource,
+            rights,
+            basis,
+            effective_at,
+            until,
+        } => json!({
+            "type": "share", "from": from.as_str(), "to": to.as_str(), "resource": resource.as_str(),
+            "rights": rights_json(rights), "basis": basis.as_str(),
+            "effective_at": effective_at.rfc3339(), "until": until.map(Timestamp::rfc3339),
+        }),
+        Event::Unshare {
+            from,
+            to,
+            resource,
+            rights,
+            basis,
+            effective_at,
+        } => json!({
+            "type": "unshare", "from": from.as_str(), "to": to.as_str(), "resource": resource.as_str(),
+            "rights": rights.as_ref().map(rights_json), "basis": basis.as_str(),
+            "effective_at": effective_at.rfc3339(),
+        }),
+    };
+    let Value::Object(mut m) = v else {
+        unreachable!("json! of an object literal")
+    };
+    m.retain(|_, v| !v.is_null());
+    m
+}
+
+/// The JSON object of a stored entry: `seq`, the event, and the entry fields.
+/// `signer` is the authority's name where known.
+pub fn entry_to_json(e: &Entry, signer_name: Option<&AuthorityName>) -> Value {
+    let mut m = Map::new();
+    m.insert("seq".into(), json!(e.seq()));
+    m.extend(event_to_json(e.body()));
+    m.insert("recorded_at".into(), json!(e.recorded_at().rfc3339()));
+    m.insert("prev_hash".into(), json!(e.prev_hash().to_hex()));
+    m.insert("hash".into(), json!(e.hash().to_hex()));
+    m.insert("signer".into(), json!(signer_name.map(|n| n.as_str())));
+    m.insert("signer_key".into(), json!(e.signer().to_base64()));
+    m.insert("signature".into(), json!(B64.encode(e.signature())));
+    Value::Object(m)
+}
+
+/// An event read from JSON, with its optional historical `recorded_at`.
+/// `None` for a `genesis` object (which import skips: a ledger has one).
+pub fn event_from_json(
+    v: &Value,
+    zone: &Zone,
+) -> Result<Option<(Event, Option<Timestamp>)>, JsonError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| JsonError("expected a JSON object".into()))?;
+    let mut f = Fields {
+        obj,
+        zone,
+        used: Vec::new(),
+    };
+    let kind = f.str("type")?;
+    let recorded_at = f.time("recorded_at")?;
+    // An omitted `effective_at` means "when recorded".
+    let now = recorded_at.unwrap_or_else(Timestamp::now);
+    let event = match kind.as_str() {
+        "genesis" => return Ok(None),
+        "authority_add" => {
+            let name: AuthorityName = f.ident("name")?;
+            let key_text = f.str("key")?;
+            let key = parse_public_key(&key_text, &name).map_err(|m| JsonError(format!("field `key`: {m}")))?;
+            let roles = f.list("roles")?.join(",");
+            let roles = Roles::parse_list(&roles).map_err(|m| JsonError(format!("field `roles`: {m}")))?;
+            Event::AuthorityAdd { name, key, roles }
+        }
+        "authority_retire" => Event::AuthorityRetire { name: f.ident("name")? },
+        "grant" => Event::Grant {
+            subject: f.ident("subject")?,
+            resource: f.ident("resource")?,
+            rights: f.rights("rights")?,
+            basis: f.text("basis")?,
+            effective_at: f.time("effective_at")?.unwrap_or(now),
+            until: f.time("until")?,
+        },
+        "revoke" => Event::Revoke {
+            subject: f.ident("subject")?,
+            resource: f.ident("resource")?,
+            rights: f.opt_rights("rights")?,
+            reason: f.text("reason")?,
+            effective_at: f.time("effective_at")?.unwrap_or(now),
+            permanent: f.bool("permanent")?,
+        },
+        "join" | "leave" => {
+            let member = f.ident("member")?;
+            let group = f.ident("group")?;
+            let effective_at = f.time("effective_at")?.unwrap_or(now);
+            if kind == "join" {
+                Event::Join { member, group, effective_at }
+            } else {
+                Event::Leave { member, group, effective_at }
+            }
+        }
+        "share" => Event::Share {
+            from: f.ident("from")?,
+            to: f.ident("to")?,
+            resource: f.ident("resource")?,
+            rights: f.rights("rights")?,
+            basis: f.text("basis")?,
+            effective_at: f.time("effective_at")?.unwrap_or(now),
+            until: f.time("until")?,
+        },
+        "unshare" => Event::Unshare {
+            from: f.ident("from")?,
+            to: f.ident("to")?,
+            resource: f.ident("resource")?,
+            rights: f.opt_rights("rights")?,
+            basis: f.text("basis")?,
+            effective_at: f.time("effective_at")?.unwrap_or(now),
+        },
+        other => {
+            return Err(JsonError(format!(
+                "field `type`: unknown event type {other:?} (expected authority_add, authority_retire, grant, revoke, join, leave, share or unshare)"
+            )))
+        }
+    };
+    if let Some(extra) = obj
+        .keys()
+        .find(|k| !f.used.contains(&k.as_str()) && !ENTRY_FIELDS.contains(&k.as_str()))
+    {
+        return Err(JsonError(format!(
+            "unknown field `{extra}` for a {kind} event"
+        )));
+    }
+    Ok(Some((event, recorded_at)))
+}
+
+/// Parses a public key given either in note verifier form (whose name must
+/// be `name`) or as standard base64 of the 32 bytes.
+pub fn parse_public_key(s: &str, name: &AuthorityName) -> Result<PublicKey, String> {
+    if s.contains('+') {
+        let vk = VerifierKey::parse(s).map_err(|e| e.to_string())?;
+        if vk.name() != name {
+            return Err(format!("verifier key is for {}, not {name}", vk.name()));
+        }
+        return Ok(*vk.key());
+    }
+    let raw = B64
+        .decode(s.trim())
+        .map_err(|_| "expected base64 or name+keyid+key".to_string())?;
+    let b: [u8; 32] = raw
+        .try_into()
+        .map_err(|_| "a public key is 32 bytes".to_string())?;
+    PublicKey::from_bytes(b).map_err(|e| e.to_string())
+}
+
+struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    zone: &'a Zone,
+    used: Vec<&'static str>,
+}
+
+impl Fields<'_> {
+    fn get(&mut self, name: &'static str) -> Option<&Value> {
+        self.used.push(name);
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    fn str(&mut self, name: &'static str) -> Result<String, JsonError> {
+        match self.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(JsonError(format!("field `{name}`: expected a string"))),
+            None => Err(JsonError(format!("missing field `{name}`"))),
+        }
+    }
+
+    fn ident<T: std::str::FromStr<Err = crate::ident::IdentError>>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<T, JsonError> {
+        let s = self.str(name)?;
+        s.parse()
+            .map_err(|e| JsonError(format!("field `{name}`: {e}")))
+    }
+
+    fn text(&mut self, name: &'static str) -> Result<Text, JsonError> {
+        let s = match self.get(name) {
+            None => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(JsonError(format!("field `{name}`: expected a string"))),
+        };
+        Text::new(name, s).map_err(|e| JsonError(format!("field `{name}`: {e}")))
+    }
+
+    fn list(&mut self, name: &'static str) -> Result<Vec<String>, JsonError> {
+        match self.get(name) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| JsonError(format!("field `{name}`: expected an array of strings"))),
+            Some(_) => Err(JsonError(format!(
+                "field `{name}`: expected an array of strings"
+            ))),
+            None => Err(JsonError(format!("missing field `{name}`"))),
+        }
+    }
+
+    fn rights(&mut self, name: &'static str) -> Result<Rights, JsonError> {
+        let l = self.list(name)?;
+        let rights: Result<Vec<_>, _> = l.into_iter().map(crate::ident::Right::new).collect();
+        rights
+            .and_then(Rights::new)
+            .map_err(|e| JsonError(format!("field `{name}`: {e}")))
+    }
+
+    fn opt_rights(&mut self, name: &'static str) -> Result<Option<Rights>, JsonError> {
+        if self.obj.get(name).is_none_or(Value::is_null) {
+            self.used.push(name);
+            return Ok(None);
+        }
+        self.rights(name).map(Some)
+    }
+
+    fn bool(&mut self, name: &'static str) -> Result<bool, JsonError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(JsonError(format!("field `{name}`: expected true or false"))),
+        }
+    }
+
+    fn time(&mut self, name: &'static str) -> Result<Option<Timestamp>, JsonError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => {
+                let s = s.clone();
+                Timestamp::parse(&s, self.zone)
+                    .map(Some)
+                    .map_err(|e| JsonError(format!("field `{name}`: {e}")))
+            }
+            Some(_) => Err(JsonError(format!("field `{name}`: expected a time string"))),
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The sled store: the only module that touches sled.
+//!
+//! One ledger is one directory holding a marker file ([`MARKER_FILE`]) and a
+//! sled database. All keys live in sled's default tree, in key spaces named by
+//! their first byte:
+//!
+//! | prefix | key after the prefix | value | kind |
+//! |---|---|---|---|
+//! | `E` | seq, u64 big endian | the entry's exact bytes | primary |
+//! | `C` | tree size, u64 big endian | a signed checkpoint note | primary |
+//! | `S` | (none) | the [`crate::LedgerState`] snapshot | derived |
+//! | `T` | level (1 byte), index (u64 BE) | a Merkle subtree hash | derived |
+//! | `X` | chosen by the query indexes | index records | derived |
+//!
+//! Primary data is what the ledger is; derived data is a cache that
+//! `reindex` deletes and rebuilds from the entries alone.
+//!
+//! Durability: [`Store::commit`] applies every write of a [`Pending`] in one
+//! atomic sled batch and flushes it to disk before returning. A caller MUST NOT
+//! report an append as done before `commit` returned `Ok`.
+//!
+//! Concurrency: sled takes an exclusive lock on the directory, readers
+//! included. [`Store::open`] retries for a bounded time and then fails with
+//! [`StoreError::InUse`]; it never opens a ledger twice.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The file that marks a directory as a ledger.
+pub const MARKER_FILE: &str = "ACCESS-LEDGER";
+const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger ledger. Do not edit; use the access-ledger command.\n";
+
+/// Prefix of entry keys.
+pub const ENTRY_PREFIX: u8 = b'E';
+/// Prefix of stored checkpoint keys.
+pub const CHECKPOINT_PREFIX: u8 = b'C';
+/// Key of the state snapshot.
+pub const STATE_KEY: &[u8] = b"S";
+/// Prefix of Merkle node keys.
+pub const TREE_PREFIX: u8 = b'T';
+/// Prefix of query index keys.
+pub const INDEX_PREFIX: u8 = b'X';
+const DERIVED_PREFIXES: [u8; 3] = [b'S', TREE_PREFIX, INDEX_PREFIX];
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No directory there.
+    #[error("no ledger at {0}")]
+    Missing(PathBuf),
+    /// The directory is not a ledger.
+    #[error("{0} is not a ledger directory (no {MARKER_FILE} file)")]
+    NotALedger(PathBuf),
+    /// `init` on a directory that has files in it.
+    #[error("{0} exists and is not empty; init needs a new or empty directory")]
+    NotEmpty(PathBuf),
+    /// Another process holds the ledger.
+    #[error("ledger at {0} is in use by another process")]
+    InUse(PathBuf),
+    /// sled reported corruption or an I/O error.
+    #[error("ledger at {path}: {source}")]
+    Sled {
+        /// The ledger.
+        path: PathBuf,
+        /// What sled said.
+        source: sled::Error,
+    },
+    /// A file system error outside sled.
+    #[error("ledger at {path}: {source}")]
+    Io {
+        /// The ledger.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A stored value is damaged.
+    #[error("ledger at {path}: damaged store: {what}")]
+    Damaged {
+        /// The ledger.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// An open ledger store.
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+/// The sled key of entry `seq`.
+pub fn entry_key(seq: u64) -> [u8; 9] {
+    let mut k = [ENTRY_PREFIX; 9];
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+impl Store {
+    /// Creates a new, empty ledger store in `dir` (which must not exist, or be empty).
+    pub fn create(dir: &Path) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        if dir.exists() {
+            let mut it = fs::read_dir(dir).map_err(io)?;
+            if it.next().is_some() {
+                return Err(StoreError::NotEmpty(dir.to_owned()));
+            }
+        }
+        fs::create_dir_all(dir).map_err(io)?;
+        let store = Self::open_sled(dir, Duration::ZERO)?;
+        fs::write(dir.join(MARKER_FILE), MARKER_TEXT).map_err(io)?;
+        Ok(store)
+    }
+
+    /// Removes a directory made by a failed [`Store::create`] (best effort).
+    pub fn discard_new(self) {
+        let path = self.path.clone();
+        drop(self);
+        let _ = fs::remove_dir_all(path);
+    }
+
+    /// Opens the ledger in `dir`, waiting up to `wait` for another process to let go of it.
+    pub fn open(dir: &Path, wait: Duration) -> Result<Store, StoreError> {
+        if !dir.is_dir() {
+            return Err(StoreError::Missing(dir.to_owned()));
+        }
+        if !dir.join(MARKER_FILE).is_file() {
+            return Err(StoreError::NotALedger(dir.to_owned()));
+        }
+        Self::open_sled(dir, wait)
+    }
+
+    fn open_sled(dir: &Path, wait: Duration) -> Result<Store, StoreError> {
+        let start = Instant::now();
+        loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => {
+                    return Ok(Store {
+                        db,
+                        path: dir.to_owned(),
+                    })
+                }
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    if start.elapsed() >= wait {
+                        return Err(StoreError::InUse(dir.to_owned()));
+                    }
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(source) => {
+                    return Err(StoreError::Sled {
+                        path: dir.to_owned(),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The ledger directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sled_err(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// A damaged-store error naming `what`.
+    pub fn damaged(&self, what: impl Into<String>) -> StoreError {
+        StoreError::Damaged {
+            path: self.path.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .get(key)
+            .map_err(|e| self.sled_err(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// The stored bytes of entry `seq`.
+    pub fn entry_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&entry_key(seq))
+    }
+
+    /// Every `(key, value)` whose key starts with `prefix`, in key order.
+    pub fn scan_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a {
+        self.db.scan_prefix(prefix).map(move |r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(|e| self.sled_err(e))
+        })
+    }
+
+    /// Every `(key, value)` with `from <= key < to`, in key order.
+    pub fn range<'a>(
+        &'a self,
+        from: &[u8],
+        to: &[u8],
+    ) -> impl DoubleEndedIterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a {
+        self.db.range(from.to_vec()..to.to_vec()).map(move |r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(|e| self.sled_err(e))
+        })
+    }
+
+    /// Stored entries from `from` on, as `(seq, bytes)`, in order. Streams:
+    /// holds one entry at a time.
+    pub fn entries(
+        &self,
+        from: u64,
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+        self.range(&entry_key(from), &[ENTRY_PREFIX + 1])
+            .map(move |r| {
+                let (k, v) = r?;
+                let seq = <[u8; 8]>::try_from(&k[1..])
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| self.damaged(format!("entry key of length {}", k.len())))?;
+                Ok((seq, v))
+            })
+    }
+
+    /// The number of stored entries (the seq after the last one).
+    pub fn entry_count(&self) -> Result<u64, StoreError> {
+        match self.range(&entry_key(0), &[ENTRY_PREFIX + 1]).next_back() {
+            None => Ok(0),
+            Some(r) => {
+                let (k, _) = r?;
+                let seq = <[u8; 8]>::try_from(&k[1..])
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| self.damaged("entry key of the wrong length"))?;
+                Ok(seq + 1)
+            }
+        }
+    }
+
+    /// Starts a set of writes that [`Store::commit`] applies atomically.
+    pub fn pending(&self) -> Pending<'_> {
+        Pending {
+            store: self,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// Applies `pending` atomically and flushes it to disk. Only when this
+    /// returns `Ok` are the writes durable.
+    pub fn commit(&self, pending: Pending<'_>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in pending.writes {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        self.db.apply_batch(batch).map_err(|e| self.sled_err(e))?;
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+
+    /// Deletes every derived key (state snapshot, tree nodes, indexes), in
+    /// atomic chunks. The caller rebuilds them from the entries.
+    pub fn clear_derived(&self) -> Result<(), StoreError> {
+        for p in DERIVED_PREFIXES {
+            loop {
+                let mut batch = sled::Batch::default();
+                let mut n = 0;
+                for r in self.db.scan_prefix([p]).keys().take(50_000) {
+                    batch.remove(r.map_err(|e| self.sled_err(e))?);
+                    n += 1;
+                }
+                if n == 0 {
+                    break;
+                }
+                self.db.apply_batch(batch).map_err(|e| self.sled_err(e))?;
+            }
+        }
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+
+    /// Overwrites the stored bytes of entry `seq`, bypassing every check.
+    ///
+    /// Dangerous: this exists so that tamper tests can damage a ledger the way
+    /// an attacker with disk access would. Nothing in the product calls it.
+    #[doc(hidden)]
+    pub fn dangerous_overwrite_entry(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.db
+            .insert(entry_key(seq), bytes)
+            .map_err(|e| self.sled_err(e))?;
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+}
+
+/// Writes waiting to be committed, readable through an overlay: [`Pending::get`]
+/// sees its own writes first, then the store.
+pub struct Pending<'s> {
+    store: &'s Store,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Pending<'_> {
+    /// The value at `key`, as it will be after commit.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.writes.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.store.get(key),
+        }
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    /// The number of pending writes.
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+}
