@@ -234,7 +234,9 @@ pub fn event_from_json(
 /// Parses a public key given either in note verifier form (whose name must
 /// be `name`) or as standard base64 of the 32 bytes.
 pub fn parse_public_key(s: &str, name: &AuthorityName) -> Result<PublicKey, String> {
-    if s.contains('+') {
+    let s = s.trim();
+    let looks_like_note_key = s.splitn(3, '+').nth(1).is_some_and(|id| id.len() == 8);
+    if looks_like_note_key {
         let vk = VerifierKey::parse(s).map_err(|e| e.to_string())?;
         if vk.name() != name {
             return Err(format!("verifier key is for {}, not {name}", vk.name()));

@@ -203,10 +203,9 @@ impl VerifierKey {
     pub fn parse(s: &str) -> Result<Self, KeyError> {
         let s = s.trim();
         let bad = || KeyError::BadVerifierKey(s.to_owned());
-        let mut parts = s.split('+');
-        let (Some(name), Some(id), Some(b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // As in Go's sumdb/note: the key itself is base64 and may contain `+`.
+        let mut parts = s.splitn(3, '+');
+        let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
         let name = AuthorityName::new(name).map_err(|_| bad())?;
@@ -386,6 +385,14 @@ mod tests {
     fn verifier_key_round_trip() {
         let sk = SecretKey::from_seed(AuthorityName::new("test-admin").unwrap(), &[7; 32]);
         let text = sk.verifier().to_string();
+        // Keys whose base64 contains `+` parse too.
+        for n in 0..64u8 {
+            let k = SecretKey::from_seed(AuthorityName::new("k").unwrap(), &[n; 32]);
+            assert_eq!(
+                VerifierKey::parse(&k.verifier().to_string()).unwrap(),
+                k.verifier()
+            );
+        }
         let vk = VerifierKey::parse(&text).unwrap();
         assert_eq!(vk, sk.verifier());
         let mut bad = text.clone();
