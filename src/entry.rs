@@ -164,12 +164,12 @@ impl Entry {
     }
 
     /// Checks the signature for the ledger `ledger_id` (zeros for a genesis entry).
-    pub fn verify_signature(self, ledger_id: &EntryHash) -> Result<SignedEntry, Entry> {
+    pub fn verify_signature(self, ledger_id: &EntryHash) -> Result<SignedEntry, BadSignature> {
         let msg = signature_message(ledger_id, &self.bytes[..self.bytes.len() - SIGNATURE_LEN]);
         if self.signer.verify(&msg, &self.signature) {
             Ok(SignedEntry(self))
         } else {
-            Err(self)
+            Err(BadSignature { seq: self.seq })
         }
     }
 
@@ -205,6 +205,14 @@ impl Entry {
     pub fn hash(&self) -> &EntryHash {
         &self.hash
     }
+}
+
+/// An entry's signature does not verify for the ledger it was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("seq {seq}: signature does not verify")]
+pub struct BadSignature {
+    /// The entry's seq.
+    pub seq: u64,
 }
 
 /// The message an entry signature covers.

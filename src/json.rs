@@ -235,7 +235,7 @@ pub fn event_from_json(
 /// be `name`) or as standard base64 of the 32 bytes.
 pub fn parse_public_key(s: &str, name: &AuthorityName) -> Result<PublicKey, String> {
     let s = s.trim();
-    let looks_like_note_key = s.splitn(3, '+').nth(1).is_some_and(|id| id.len() == 8);
+    let looks_like_note_key = s.split('+').nth(1).is_some_and(|id| id.len() == 8);
     if looks_like_note_key {
         let vk = VerifierKey::parse(s).map_err(|e| e.to_string())?;
         if vk.name() != name {

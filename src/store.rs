@@ -34,8 +34,6 @@ const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger 
 
 /// Prefix of entry keys.
 pub const ENTRY_PREFIX: u8 = b'E';
-/// Prefix of stored checkpoint keys.
-pub const CHECKPOINT_PREFIX: u8 = b'C';
 /// Key of the state snapshot.
 pub const STATE_KEY: &[u8] = b"S";
 /// Prefix of Merkle node keys.

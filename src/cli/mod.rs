@@ -26,8 +26,6 @@ use args::Command;
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
-    /// A query answered no (`check` denied).
-    pub const DENIED: u8 = 1;
     /// Bad usage or bad input (arguments, identifiers, times, import lines).
     pub const USAGE: u8 = 2;
     /// The ledger's rules refused the change; nothing was written.
@@ -106,6 +104,7 @@ impl From<StoreError> for Failure {
             StoreError::NotALedger(_) => {
                 Failure::new(exit::UNAVAILABLE, format!("cannot open ledger: {e}"))
             }
+            StoreError::NotEmpty(_) => Failure::usage(e),
             _ => Failure::new(exit::UNAVAILABLE, e),
         }
     }
@@ -219,7 +218,7 @@ impl Progress {
             return;
         }
         self.last = std::time::Instant::now();
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         eprint!("\r{}: {done}/{total} entries ({pct}%)", self.label);
         if done >= total {
             eprintln!();
