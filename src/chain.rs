@@ -311,23 +311,27 @@ impl LedgerState {
         entry: Entry,
         now: Option<Timestamp>,
     ) -> Result<ChainedEntry, ChainError> {
-        let seq = self.next_seq;
-        let fail = |violation| ChainError { seq, violation };
-        if entry.seq() != seq {
-            return Err(fail(Violation::SeqMismatch {
-                expected: seq,
-                found: entry.seq(),
-            }));
-        }
-        if entry.prev_hash() != &self.last_hash {
-            return Err(fail(Violation::HashMismatch {
-                expected: self.last_hash,
-                found: *entry.prev_hash(),
-            }));
-        }
+        // Link checks first, so a misplaced entry is named as such.
+        self.check_link(&entry)?;
         let signed = entry
             .verify_signature(&self.ledger_id)
-            .map_err(|_| fail(Violation::BadSignature))?;
+            .map_err(|_| ChainError {
+                seq: self.next_seq,
+                violation: Violation::BadSignature,
+            })?;
+        self.admit_signed(signed, now)
+    }
+
+    /// [`LedgerState::admit`] for an entry whose signature was already
+    /// verified for this ledger's id (or that [`Entry::sign`] just made).
+    pub fn admit_signed(
+        &mut self,
+        signed: SignedEntry,
+        now: Option<Timestamp>,
+    ) -> Result<ChainedEntry, ChainError> {
+        let seq = self.next_seq;
+        let fail = |violation| ChainError { seq, violation };
+        self.check_link(&signed)?;
         if signed.recorded_at() < self.last_recorded_at {
             return Err(fail(Violation::TimeWentBackwards {
                 recorded_at: signed.recorded_at(),
@@ -345,6 +349,25 @@ impl LedgerState {
         self.check_body(&signed).map_err(fail)?;
         self.apply(&signed);
         Ok(ChainedEntry(signed))
+    }
+
+    fn check_link(&self, entry: &Entry) -> Result<(), ChainError> {
+        let seq = self.next_seq;
+        if entry.seq() != seq {
+            let violation = Violation::SeqMismatch {
+                expected: seq,
+                found: entry.seq(),
+            };
+            return Err(ChainError { seq, violation });
+        }
+        if entry.prev_hash() != &self.last_hash {
+            let violation = Violation::HashMismatch {
+                expected: self.last_hash,
+                found: *entry.prev_hash(),
+            };
+            return Err(ChainError { seq, violation });
+        }
+        Ok(())
     }
 
     fn check_body(&self, e: &SignedEntry) -> Result<(), Violation> {

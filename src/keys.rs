@@ -77,37 +77,67 @@ pub enum KeyError {
 ///
 /// Wire form: the 32 bytes of the compressed point (RFC 8032), no length prefix.
 /// JSON form: standard base64.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PublicKey([u8; 32]);
+///
+/// The decompressed point is kept beside the bytes, so verifying many
+/// signatures by one key decompresses it once.
+#[derive(Clone, Copy)]
+pub struct PublicKey {
+    bytes: [u8; 32],
+    point: VerifyingKey,
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl std::hash::Hash for PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.bytes.hash(h)
+    }
+}
+
+impl PartialOrd for PublicKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PublicKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes.cmp(&other.bytes)
+    }
+}
 
 impl PublicKey {
     /// Checks the bytes and wraps them.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, KeyError> {
-        let vk = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
-        if vk.is_weak() {
+        let point = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
+        if point.is_weak() {
             return Err(KeyError::BadPublicKey);
         }
-        Ok(PublicKey(bytes))
+        Ok(PublicKey { bytes, point })
     }
 
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
     }
 
     /// Verifies `sig` over `msg` with RFC 8032's strict rules (`verify_strict`:
     /// canonical `S`, no small-order `R` or key).
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
-        // The constructor checked the point, so this cannot fail.
-        let Ok(vk) = VerifyingKey::from_bytes(&self.0) else {
-            return false;
-        };
-        vk.verify_strict(msg, &Signature::from_bytes(sig)).is_ok()
+        self.point
+            .verify_strict(msg, &Signature::from_bytes(sig))
+            .is_ok()
     }
 
     /// Standard base64 of the 32 bytes.
     pub fn to_base64(&self) -> String {
-        B64.encode(self.0)
+        B64.encode(self.bytes)
     }
 }
 
@@ -125,7 +155,7 @@ impl fmt::Display for PublicKey {
 
 impl Encode for PublicKey {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
-        self.0.encode(e)
+        self.bytes.encode(e)
     }
 }
 
@@ -278,7 +308,11 @@ impl SecretKey {
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.key.verifying_key().to_bytes())
+        let point = self.key.verifying_key();
+        PublicKey {
+            bytes: point.to_bytes(),
+            point,
+        }
     }
 
     /// The public half in note verifier form.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::chain::{ChainError, ChainedEntry, LedgerState};
 use crate::encoding;
-use crate::entry::{Entry, EntryHash};
+use crate::entry::Entry;
 use crate::event::Event;
 use crate::ident::{AuthorityName, Origin, Text};
 use crate::keys::SecretKey;
@@ -232,10 +232,10 @@ impl Ledger {
                 at,
                 item.event,
                 key,
-                &ledger_id_for(&state),
+                state.ledger_id(),
             );
             let chained = state
-                .admit(signed.entry().clone(), Some(now))
+                .admit_signed(signed, Some(now))
                 .map_err(LedgerError::Refused)?;
             p.put(
                 store::entry_key(chained.seq()).to_vec(),
@@ -358,11 +358,6 @@ impl Ledger {
         self.state = state;
         Ok(())
     }
-}
-
-/// The id that signatures of the next entry bind to: zeros for genesis.
-fn ledger_id_for(state: &LedgerState) -> EntryHash {
-    *state.ledger_id()
 }
 
 /// Writes everything derived from one admitted entry (tree nodes, indexes).

@@ -18,7 +18,9 @@ mod time;
 pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Violation};
 pub use demo::{Fixture, FixtureKey};
 pub use encoding::{EncodingError, MAX_ENCODED_LEN};
-pub use entry::{BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT};
+pub use entry::{
+    BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT,
+};
 pub use event::{Event, Roles};
 pub use ident::{AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text};
 pub use json::{entry_to_json, event_from_json, event_to_json, parse_public_key, JsonError};

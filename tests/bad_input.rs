@@ -11,7 +11,17 @@ use common::Workspace;
 fn setup() -> Workspace {
     let w = Workspace::new();
     w.init("admin");
-    w.ok(&["grant", "agency:fbi", "cpd/clear", "--rights", "read", "--effective-at", "2016-02-01", "--key", &w.key("admin")]);
+    w.ok(&[
+        "grant",
+        "agency:fbi",
+        "cpd/clear",
+        "--rights",
+        "read",
+        "--effective-at",
+        "2016-02-01",
+        "--key",
+        &w.key("admin"),
+    ]);
     w
 }
 
@@ -21,17 +31,94 @@ fn bad_arguments_are_refused_with_nothing_written() {
     let k = w.key("admin");
     let before = w.log_json();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
-        (vec!["grant", "ICE", "cpd", "--rights", "read"], 2, "invalid subject \"ICE\""),
-        (vec!["grant", "agency:ice", "/cpd", "--rights", "read"], 2, "invalid resource \"/cpd\""),
-        (vec!["grant", "agency:ice", "cpd", "--rights", ""], 2, "--rights: invalid rights: a rights set must name at least one right"),
-        (vec!["grant", "agency:ice", "cpd", "--rights", "Read"], 2, "invalid right \"Read\""),
-        (vec!["grant", "agency:ice", "cpd", "--rights", "read", "--effective-at", "last tuesday"], 2, "--effective-at: invalid time \"last tuesday\""),
-        (vec!["grant", "agency:ice", "cpd", "--rights", "read", "--effective-at", "2019-03-10T02:30"], 2, "daylight-saving gap"),
-        (vec!["grant", "agency:ice", "cpd", "--rights", "read", "--effective-at", "2020-01-01", "--until", "2019-01-01"], 3, "is not after effective_at"),
-        (vec!["join", "agency:ice", "agency:fbi"], 3, "agency:fbi is not a group"),
-        (vec!["leave", "agency:ice", "group:feds"], 3, "agency:ice never joined group:feds"),
-        (vec!["share", "agency:fbi", "agency:fbi", "cpd", "--rights", "read"], 3, "two different subjects"),
-        (vec!["revoke", "agency:ice", "cpd", "--reason", "bell\u{7}"], 2, "invalid reason: contains a control character"),
+        (
+            vec!["grant", "ICE", "cpd", "--rights", "read"],
+            2,
+            "invalid subject \"ICE\"",
+        ),
+        (
+            vec!["grant", "agency:ice", "/cpd", "--rights", "read"],
+            2,
+            "invalid resource \"/cpd\"",
+        ),
+        (
+            vec!["grant", "agency:ice", "cpd", "--rights", ""],
+            2,
+            "--rights: invalid rights: a rights set must name at least one right",
+        ),
+        (
+            vec!["grant", "agency:ice", "cpd", "--rights", "Read"],
+            2,
+            "invalid right \"Read\"",
+        ),
+        (
+            vec![
+                "grant",
+                "agency:ice",
+                "cpd",
+                "--rights",
+                "read",
+                "--effective-at",
+                "last tuesday",
+            ],
+            2,
+            "--effective-at: invalid time \"last tuesday\"",
+        ),
+        (
+            vec![
+                "grant",
+                "agency:ice",
+                "cpd",
+                "--rights",
+                "read",
+                "--effective-at",
+                "2019-03-10T02:30",
+            ],
+            2,
+            "daylight-saving gap",
+        ),
+        (
+            vec![
+                "grant",
+                "agency:ice",
+                "cpd",
+                "--rights",
+                "read",
+                "--effective-at",
+                "2020-01-01",
+                "--until",
+                "2019-01-01",
+            ],
+            3,
+            "is not after effective_at",
+        ),
+        (
+            vec!["join", "agency:ice", "agency:fbi"],
+            3,
+            "agency:fbi is not a group",
+        ),
+        (
+            vec!["leave", "agency:ice", "group:feds"],
+            3,
+            "agency:ice never joined group:feds",
+        ),
+        (
+            vec![
+                "share",
+                "agency:fbi",
+                "agency:fbi",
+                "cpd",
+                "--rights",
+                "read",
+            ],
+            3,
+            "two different subjects",
+        ),
+        (
+            vec!["revoke", "agency:ice", "cpd", "--reason", "bell\u{7}"],
+            2,
+            "invalid reason: contains a control character",
+        ),
     ];
     for (args, code, needle) in cases {
         let mut a = args.clone();
@@ -50,7 +137,10 @@ fn group_cycles_are_refused() {
     w.ok(&["join", "group:b", "group:c", "--key", &k]);
     let before = w.log_json();
     let err = w.fails(3, &["join", "group:c", "group:a", "--key", &k]);
-    assert!(err.contains("group:c joining group:a would close a cycle of groups"), "{err}");
+    assert!(
+        err.contains("group:c joining group:a would close a cycle of groups"),
+        "{err}"
+    );
     w.fails(3, &["join", "group:a", "group:a", "--key", &k]);
     // Leaving does not make room for a cycle: the graph of all joins counts.
     w.ok(&["leave", "group:b", "group:c", "--key", &k]);
@@ -65,17 +155,58 @@ fn keys_that_are_not_authorities_or_not_keys_are_refused() {
     let w = setup();
     let before = w.log_json();
     w.keygen("stranger");
-    let err = w.fails(3, &["grant", "agency:ice", "cpd", "--rights", "read", "--key", &w.key("stranger")]);
-    assert!(err.contains("(stranger) is not an authority of this ledger"), "{err}");
+    let err = w.fails(
+        3,
+        &[
+            "grant",
+            "agency:ice",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            &w.key("stranger"),
+        ],
+    );
+    assert!(
+        err.contains("(stranger) is not an authority of this ledger"),
+        "{err}"
+    );
     std::fs::write(w.path("junk.key"), "not a key\n").unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(w.path("junk.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(w.path("junk.key"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
     }
-    let err = w.fails(6, &["grant", "agency:ice", "cpd", "--rights", "read", "--key", &w.key("junk")]);
-    assert!(err.contains("junk.key has no `# name:` line") || err.contains("is not an ed25519 private key"), "{err}");
-    let err = w.fails(6, &["grant", "agency:ice", "cpd", "--rights", "read", "--key", "missing.key"]);
+    let err = w.fails(
+        6,
+        &[
+            "grant",
+            "agency:ice",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            &w.key("junk"),
+        ],
+    );
+    assert!(
+        err.contains("junk.key has no `# name:` line")
+            || err.contains("is not an ed25519 private key"),
+        "{err}"
+    );
+    let err = w.fails(
+        6,
+        &[
+            "grant",
+            "agency:ice",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            "missing.key",
+        ],
+    );
     assert!(err.contains("missing.key"), "{err}");
     assert_eq!(w.log_json(), before);
 }
@@ -117,18 +248,42 @@ fn directories_that_are_not_ledgers_are_refused() {
     let w = Workspace::new();
     let err = w.fails(6, &["verify"]);
     assert!(err.contains("no ledger at"), "{err}");
-    assert!(err.contains("hint: run `access-ledger init` first"), "{err}");
+    assert!(
+        err.contains("hint: run `access-ledger init` first"),
+        "{err}"
+    );
     std::fs::create_dir(w.ledger()).unwrap();
     std::fs::write(w.ledger().join("notes.txt"), "hello").unwrap();
     let err = w.fails(6, &["log"]);
     assert!(err.contains("is not a ledger directory"), "{err}");
     // init refuses a non-empty directory, and leaves it as it was.
     w.keygen("admin");
-    let err = w.fails(2, &["init", "--origin", "x.example/y", "--time-zone", "America/Chicago", "--key", &w.key("admin")]);
+    let err = w.fails(
+        2,
+        &[
+            "init",
+            "--origin",
+            "x.example/y",
+            "--time-zone",
+            "America/Chicago",
+            "--key",
+            &w.key("admin"),
+        ],
+    );
     assert!(err.contains("exists and is not empty"), "{err}");
     assert_eq!(std::fs::read_dir(w.ledger()).unwrap().count(), 1);
     // Bad init arguments.
-    let (code, _, err) = w.run_bare(&["--ledger", "new", "init", "--origin", "x.example/y", "--time-zone", "Mars/Base", "--key", &w.key("admin")]);
+    let (code, _, err) = w.run_bare(&[
+        "--ledger",
+        "new",
+        "init",
+        "--origin",
+        "x.example/y",
+        "--time-zone",
+        "Mars/Base",
+        "--key",
+        &w.key("admin"),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown time zone \"Mars/Base\""), "{err}");
     assert!(!w.path("new").exists());
@@ -155,7 +310,20 @@ fn a_second_process_is_refused_cleanly_while_the_ledger_is_in_use() {
     let w = setup();
     let before = w.log_json();
     let held = access_ledger::Ledger::open(&w.ledger(), Duration::from_secs(1)).unwrap();
-    let err = w.fails(5, &["--wait", "0.2", "grant", "agency:dea", "cpd", "--rights", "read", "--key", &w.key("admin")]);
+    let err = w.fails(
+        5,
+        &[
+            "--wait",
+            "0.2",
+            "grant",
+            "agency:dea",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            &w.key("admin"),
+        ],
+    );
     assert!(err.contains("is in use by another process"), "{err}");
     let err = w.fails(5, &["--wait", "0.2", "log"]);
     assert!(err.contains("in use"), "{err}");

@@ -3,8 +3,8 @@
 //! never panics.
 
 use access_ledger::{
-    entry_to_json, event_from_json, AuthorityName, Entry, EntryHash, Event, Origin, Resource, Right,
-    Rights, Roles, SecretKey, Subject, Text, Timestamp, Zone,
+    entry_to_json, event_from_json, AuthorityName, Entry, EntryHash, Event, Origin, Resource,
+    Right, Rights, Roles, SecretKey, Subject, Text, Timestamp, Zone,
 };
 use proptest::prelude::*;
 
@@ -13,7 +13,8 @@ fn token() -> impl Strategy<Value = String> {
 }
 
 fn subject() -> impl Strategy<Value = Subject> {
-    (prop_oneof!["agency", "group", "user"], token()).prop_map(|(k, n)| Subject::new(format!("{k}:{n}")).unwrap())
+    (prop_oneof!["agency", "group", "user"], token())
+        .prop_map(|(k, n)| Subject::new(format!("{k}:{n}")).unwrap())
 }
 
 fn group() -> impl Strategy<Value = Subject> {
@@ -66,29 +67,93 @@ fn event() -> impl Strategy<Value = Event> {
             )
             .unwrap(),
         }),
-        token().prop_map(|n| Event::AuthorityRetire { name: AuthorityName::new(n).unwrap() }),
-        (subject(), resource(), rights(), text(), time(), prop::option::of(time())).prop_map(
-            |(subject, resource, rights, basis, effective_at, until)| Event::Grant {
-                subject, resource, rights, basis, effective_at, until
-            }
-        ),
-        (subject(), resource(), prop::option::of(rights()), text(), time(), any::<bool>()).prop_map(
-            |(subject, resource, rights, reason, effective_at, permanent)| Event::Revoke {
-                subject, resource, rights, reason, effective_at, permanent
-            }
-        ),
-        (subject(), group(), time()).prop_map(|(member, group, effective_at)| Event::Join { member, group, effective_at }),
-        (subject(), group(), time()).prop_map(|(member, group, effective_at)| Event::Leave { member, group, effective_at }),
-        (subject(), subject(), resource(), rights(), text(), time(), prop::option::of(time())).prop_map(
-            |(from, to, resource, rights, basis, effective_at, until)| Event::Share {
-                from, to, resource, rights, basis, effective_at, until
-            }
-        ),
-        (subject(), subject(), resource(), prop::option::of(rights()), text(), time()).prop_map(
-            |(from, to, resource, rights, basis, effective_at)| Event::Unshare {
-                from, to, resource, rights, basis, effective_at
-            }
-        ),
+        token().prop_map(|n| Event::AuthorityRetire {
+            name: AuthorityName::new(n).unwrap()
+        }),
+        (
+            subject(),
+            resource(),
+            rights(),
+            text(),
+            time(),
+            prop::option::of(time())
+        )
+            .prop_map(|(subject, resource, rights, basis, effective_at, until)| {
+                Event::Grant {
+                    subject,
+                    resource,
+                    rights,
+                    basis,
+                    effective_at,
+                    until,
+                }
+            }),
+        (
+            subject(),
+            resource(),
+            prop::option::of(rights()),
+            text(),
+            time(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(subject, resource, rights, reason, effective_at, permanent)| Event::Revoke {
+                    subject,
+                    resource,
+                    rights,
+                    reason,
+                    effective_at,
+                    permanent
+                }
+            ),
+        (subject(), group(), time()).prop_map(|(member, group, effective_at)| Event::Join {
+            member,
+            group,
+            effective_at
+        }),
+        (subject(), group(), time()).prop_map(|(member, group, effective_at)| Event::Leave {
+            member,
+            group,
+            effective_at
+        }),
+        (
+            subject(),
+            subject(),
+            resource(),
+            rights(),
+            text(),
+            time(),
+            prop::option::of(time())
+        )
+            .prop_map(|(from, to, resource, rights, basis, effective_at, until)| {
+                Event::Share {
+                    from,
+                    to,
+                    resource,
+                    rights,
+                    basis,
+                    effective_at,
+                    until,
+                }
+            }),
+        (
+            subject(),
+            subject(),
+            resource(),
+            prop::option::of(rights()),
+            text(),
+            time()
+        )
+            .prop_map(
+                |(from, to, resource, rights, basis, effective_at)| Event::Unshare {
+                    from,
+                    to,
+                    resource,
+                    rights,
+                    basis,
+                    effective_at
+                }
+            ),
     ]
 }
 
@@ -148,7 +213,14 @@ fn non_canonical_rights_are_rejected() {
         effective_at: Timestamp::from_micros(0),
         until: None,
     };
-    let signed = Entry::sign(1, EntryHash::ZERO, Timestamp::from_micros(0), ev, &k, &EntryHash::ZERO);
+    let signed = Entry::sign(
+        1,
+        EntryHash::ZERO,
+        Timestamp::from_micros(0),
+        ev,
+        &k,
+        &EntryHash::ZERO,
+    );
     let mut bytes = signed.bytes().to_vec();
     let pos = bytes.windows(6).position(|w| w == b"export").unwrap();
     // export(6) then len(8) then read(4): swap into read, export with their lengths.

@@ -12,7 +12,9 @@ use proptest::prelude::*;
 fn demo_ledger() -> (tempfile::TempDir, Vec<Vec<u8>>) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Fixture::load().build(&dir.path().join("ledger")).unwrap();
-    let entries = (0..ledger.len()).map(|s| ledger.entry(s).unwrap().unwrap().bytes().to_vec()).collect();
+    let entries = (0..ledger.len())
+        .map(|s| ledger.entry(s).unwrap().unwrap().bytes().to_vec())
+        .collect();
     (dir, entries)
 }
 
@@ -27,7 +29,10 @@ fn verify_error(dir: &std::path::Path) -> Option<access_ledger::ChainError> {
 
 fn overwrite(dir: &std::path::Path, seq: u64, bytes: &[u8]) {
     let ledger = Ledger::open(&dir.join("ledger"), Duration::from_secs(1)).unwrap();
-    ledger.store().dangerous_overwrite_entry(seq, bytes).unwrap();
+    ledger
+        .store()
+        .dangerous_overwrite_entry(seq, bytes)
+        .unwrap();
 }
 
 proptest! {
@@ -104,14 +109,25 @@ fn an_entry_from_another_ledger_fails() {
     let foreign = l2.entry(1).unwrap().unwrap();
     drop(l2);
     // Same signer, same seq, same body; only the ledger differs.
-    let ours = Ledger::open(&dir.path().join("ledger"), Duration::from_secs(1)).unwrap().entry(1).unwrap().unwrap();
+    let ours = Ledger::open(&dir.path().join("ledger"), Duration::from_secs(1))
+        .unwrap()
+        .entry(1)
+        .unwrap()
+        .unwrap();
     assert_eq!(foreign.body(), ours.body());
     overwrite(dir.path(), 1, foreign.bytes());
     let err = verify_error(dir.path()).unwrap();
     assert_eq!(err.seq, 1);
     // Even with the prev_hash made to match, the signature binds the ledger id.
     let e = Entry::decode(foreign.bytes()).unwrap();
-    assert!(e.verify_signature(Ledger::open(&dir.path().join("ledger"), Duration::from_secs(1)).unwrap().state().ledger_id()).is_err());
+    assert!(e
+        .verify_signature(
+            Ledger::open(&dir.path().join("ledger"), Duration::from_secs(1))
+                .unwrap()
+                .state()
+                .ledger_id()
+        )
+        .is_err());
 }
 
 #[test]
@@ -130,6 +146,9 @@ fn the_cli_reports_tampering_with_exit_4_and_the_seq() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: verification failed: seq 12: "), "{err}");
+    assert!(
+        err.starts_with("error: verification failed: seq 12: "),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
