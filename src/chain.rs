@@ -105,7 +105,7 @@ pub enum Violation {
     },
     /// The signer is not an authority of this ledger.
     #[error("signer {0} is not an authority of this ledger")]
-    UnknownSigner(PublicKey),
+    UnknownSigner(String),
     /// The signer was retired.
     #[error("signer {0} was retired and may no longer sign")]
     RetiredSigner(AuthorityName),
@@ -389,7 +389,7 @@ impl LedgerState {
         let name = self
             .keys
             .get(e.signer())
-            .ok_or(Violation::UnknownSigner(*e.signer()))?;
+            .ok_or_else(|| Violation::UnknownSigner(e.signer().to_base64()))?;
         let signer = &self.authorities[name];
         if signer.retired_seq.is_some() {
             return Err(Violation::RetiredSigner(name.clone()));

@@ -235,21 +235,19 @@ pub fn event_from_json(
 /// be `name`) or as standard base64 of the 32 bytes.
 pub fn parse_public_key(s: &str, name: &AuthorityName) -> Result<PublicKey, String> {
     let s = s.trim();
-    let looks_like_note_key = s.split('+').nth(1).is_some_and(|id| id.len() == 8);
-    if looks_like_note_key {
-        let vk = VerifierKey::parse(s).map_err(|e| e.to_string())?;
-        if vk.name() != name {
-            return Err(format!("verifier key is for {}, not {name}", vk.name()));
-        }
-        return Ok(*vk.key());
+    // Base64 may contain `+` itself, so tell the forms apart by what decodes:
+    // 32 raw bytes are a bare key; anything else must be a verifier key.
+    if let Some(raw) = B64.decode(s).ok().filter(|r| r.len() == 32) {
+        let b: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| "a public key is 32 bytes".to_string())?;
+        return PublicKey::from_bytes(b).map_err(|e| e.to_string());
     }
-    let raw = B64
-        .decode(s.trim())
-        .map_err(|_| "expected base64 or name+keyid+key".to_string())?;
-    let b: [u8; 32] = raw
-        .try_into()
-        .map_err(|_| "a public key is 32 bytes".to_string())?;
-    PublicKey::from_bytes(b).map_err(|e| e.to_string())
+    let vk = VerifierKey::parse(s).map_err(|e| e.to_string())?;
+    if vk.name() != name {
+        return Err(format!("verifier key is for {}, not {name}", vk.name()));
+    }
+    Ok(*vk.key())
 }
 
 struct Fields<'a> {
