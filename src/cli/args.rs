@@ -218,6 +218,19 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     },
     /// Rebuild every derived index from the entries alone.
     Reindex,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Example:\n  access-ledger completions bash > /etc/bash_completion.d/access-ledger"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Example:\n  access-ledger man > access-ledger.1 && man ./access-ledger.1"
+    )]
+    Man,
     /// Build the illustrative Chicago 2019 ledger from the fixture, verify it, and take a tour.
     Demo {
         /// Where to build it (replaced if it holds an earlier demo).

@@ -166,6 +166,20 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Verify { json } => verify::verify(&ctx, json),
         Command::Reindex => verify::reindex(&ctx),
         Command::Demo { out } => demo::run(&out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "access-ledger", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(|e| {
+                    Failure::new(exit::UNAVAILABLE, format!("cannot write the man page: {e}"))
+                })?;
+            Ok(exit::OK)
+        }
     }
 }
 
