@@ -25,7 +25,7 @@ pub fn run(_ctx: &Context, name: &str, out: &Path, json: bool) -> Result<u8, Fai
     } else {
         println!("{vk}");
         eprintln!(
-            "wrote private key {} (mode 0600); the line above is its public verifier key",
+            "wrote private key {} (mode 0600); its public verifier key is on standard output",
             out.display()
         );
     }
