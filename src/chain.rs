@@ -170,6 +170,12 @@ pub enum Violation {
         /// The group.
         group: Subject,
     },
+    /// A stored checkpoint's root is not the root of the stored entries.
+    #[error("the stored checkpoint of tree size {size} does not match the entries (history was rewritten or truncated)")]
+    CheckpointMismatch {
+        /// The checkpoint's tree size.
+        size: u64,
+    },
     /// A sharing agreement from a subject to itself.
     #[error("a sharing agreement needs two different subjects, got {0} twice")]
     SelfShare(Subject),

@@ -301,6 +301,15 @@ impl SecretKey {
         }
     }
 
+    /// The same secret under another name (the name an authority holds in a
+    /// ledger may differ from the one in its key file).
+    pub fn from_secret_named(other: &SecretKey, name: AuthorityName) -> Self {
+        SecretKey {
+            name,
+            key: other.key.clone(),
+        }
+    }
+
     /// The authority name the key was made for.
     pub fn name(&self) -> &AuthorityName {
         &self.name

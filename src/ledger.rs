@@ -10,11 +10,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::chain::{ChainError, ChainedEntry, LedgerState};
+use crate::checkpoint::{Checkpoint, Note, SignedCheckpoint};
 use crate::encoding;
 use crate::entry::Entry;
 use crate::event::Event;
-use crate::ident::{AuthorityName, Origin, Text};
-use crate::keys::SecretKey;
+use crate::event::Roles;
+use crate::ident::AuthorityName;
+use crate::ident::{Origin, Text};
+use crate::keys::{SecretKey, VerifierKey};
+use crate::merkle::{self, ConsistencyProof, InclusionProof, ProveError, TreeHash};
 use crate::store::{self, Pending, Store, StoreError};
 use crate::time::{Timestamp, Zone};
 
@@ -45,6 +49,9 @@ pub enum LedgerError {
         /// The public key.
         key: String,
     },
+    /// The key may not sign checkpoints.
+    #[error("authority {0} may not sign checkpoints (needs the checkpoint role, and not retired)")]
+    NotCheckpointSigner(AuthorityName),
     /// A bad argument, such as an unknown time zone.
     #[error("{0}")]
     Invalid(String),
@@ -305,6 +312,9 @@ impl Ledger {
                 "derived state does not match the entries; run `access-ledger reindex`",
             )));
         }
+        for note in self.checkpoints()? {
+            self.check_checkpoint(&note)?;
+        }
         let bans = state
             .bans()
             .map(|b| BanReport {
@@ -362,6 +372,146 @@ impl Ledger {
 
 /// Writes everything derived from one admitted entry (tree nodes, indexes).
 fn derive(p: &mut Pending<'_>, e: &ChainedEntry) -> Result<(), LedgerError> {
-    let _ = (p, e);
+    // The entry's seq is the tree size before it: entries are the leaves in order.
+    merkle::append_leaf(p, e.seq(), TreeHash::leaf(e.bytes()))?;
     Ok(())
+}
+
+/// Transparency: the Merkle tree over the entries, checkpoints and proofs.
+impl Ledger {
+    /// The RFC 6962 root of the first `size` entries (O(log n) reads).
+    pub fn root(&self, size: u64) -> Result<TreeHash, LedgerError> {
+        self.check_size(size)?;
+        Ok(merkle::tree_root(&self.store, size)?)
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), LedgerError> {
+        if size > self.len() {
+            return Err(LedgerError::Invalid(format!(
+                "tree size {size} is larger than the ledger ({} entries)",
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of `size` entries.
+    pub fn prove_inclusion(&self, seq: u64, size: u64) -> Result<InclusionProof, LedgerError> {
+        self.check_size(size)?;
+        if seq >= size {
+            return Err(LedgerError::Invalid(format!(
+                "seq {seq} is not in a tree of {size} entries"
+            )));
+        }
+        InclusionProof::prove(&self.store, seq, size).map_err(prove_error)
+    }
+
+    /// The consistency proof from the tree of `old` entries to the tree of `new`.
+    pub fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, LedgerError> {
+        self.check_size(new)?;
+        if old > new {
+            return Err(LedgerError::Invalid(format!(
+                "--from {old} is larger than --to {new}"
+            )));
+        }
+        ConsistencyProof::prove(&self.store, old, new).map_err(prove_error)
+    }
+
+    /// Signs a checkpoint of the current head with `key` (an active authority
+    /// with the checkpoint role) and stores it durably.
+    pub fn checkpoint(&mut self, key: &SecretKey) -> Result<SignedCheckpoint, LedgerError> {
+        let name = self
+            .state
+            .authority_of(&key.public())
+            .cloned()
+            .ok_or_else(|| LedgerError::NotAnAuthority {
+                name: key.name().clone(),
+                key: key.verifier().to_string(),
+            })?;
+        let a = &self.state.authorities()[&name];
+        if a.retired_seq.is_some() || !a.roles.contains(Roles::CHECKPOINT) {
+            return Err(LedgerError::NotCheckpointSigner(name));
+        }
+        // The note names the key by its authority name, which verifiers pair
+        // with the key in `authority list`.
+        let key = SecretKey::from_secret_named(key, name.clone());
+        let origin = self
+            .state
+            .origin()
+            .cloned()
+            .ok_or_else(|| self.store.damaged("no origin"))?;
+        let cp = Checkpoint::new(origin, self.len(), self.root(self.len())?);
+        let signed = SignedCheckpoint::sign(cp, &key);
+        let mut p = self.store.pending();
+        p.put(
+            store::checkpoint_key(self.len(), name.as_str()),
+            signed.to_string().into_bytes(),
+        );
+        self.store.commit(p)?;
+        Ok(signed)
+    }
+
+    /// Every stored checkpoint note, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<String>, LedgerError> {
+        self.store
+            .scan_prefix(&[store::CHECKPOINT_PREFIX])
+            .map(|r| {
+                let (_, v) = r?;
+                String::from_utf8(v).map_err(|_| {
+                    self.store
+                        .damaged("a stored checkpoint is not UTF-8")
+                        .into()
+                })
+            })
+            .collect()
+    }
+
+    /// The latest stored checkpoint, checked against its signer's key and
+    /// against the tree.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, LedgerError> {
+        match self.checkpoints()?.last() {
+            None => Ok(None),
+            Some(note) => self.check_checkpoint(note).map(Some),
+        }
+    }
+
+    /// Opens a stored checkpoint note with the key of the authority that
+    /// signed it, and checks its origin and root against this ledger.
+    pub fn check_checkpoint(&self, note: &str) -> Result<SignedCheckpoint, LedgerError> {
+        let parsed =
+            Note::parse(note).map_err(|e| self.store.damaged(format!("stored checkpoint: {e}")))?;
+        let bad = |what: String| {
+            LedgerError::Store(self.store.damaged(format!("stored checkpoint: {what}")))
+        };
+        let sig = parsed
+            .signatures()
+            .first()
+            .ok_or_else(|| bad("no signature".into()))?;
+        let name = AuthorityName::new(sig.name()).map_err(|e| bad(e.to_string()))?;
+        let a = self
+            .state
+            .authorities()
+            .get(&name)
+            .ok_or_else(|| bad(format!("unknown signer {name}")))?;
+        let vk = VerifierKey::new(name, a.key);
+        let signed = SignedCheckpoint::open(note, &vk).map_err(|e| bad(e.to_string()))?;
+        let cp = signed.checkpoint();
+        if Some(cp.origin()) != self.state.origin() {
+            return Err(bad(format!("origin {} is not this ledger's", cp.origin())));
+        }
+        if cp.size() > self.len() || &self.root(cp.size())? != cp.root() {
+            return Err(LedgerError::Corrupt(ChainError {
+                seq: cp.size().min(self.len()),
+                violation: crate::chain::Violation::CheckpointMismatch { size: cp.size() },
+            }));
+        }
+        Ok(signed)
+    }
+}
+
+fn prove_error(e: ProveError<StoreError>) -> LedgerError {
+    match e {
+        ProveError::Source(s) => LedgerError::Store(s),
+        e => LedgerError::Invalid(e.to_string()),
+    }
 }

@@ -7,7 +7,7 @@
 //! | prefix | key after the prefix | value | kind |
 //! |---|---|---|---|
 //! | `E` | seq, u64 big endian | the entry's exact bytes | primary |
-//! | `C` | tree size, u64 big endian | a signed checkpoint note | primary |
+//! | `C` | tree size (u64 BE), signer name | a signed checkpoint note | primary |
 //! | `S` | (none) | the [`crate::LedgerState`] snapshot | derived |
 //! | `T` | level (1 byte), index (u64 BE) | a Merkle subtree hash | derived |
 //! | `X` | chosen by the query indexes | index records | derived |
@@ -28,12 +28,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::merkle::{NodeSink, NodeSource, TreeHash};
+
 /// The file that marks a directory as a ledger.
 pub const MARKER_FILE: &str = "ACCESS-LEDGER";
 const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger ledger. Do not edit; use the access-ledger command.\n";
 
 /// Prefix of entry keys.
 pub const ENTRY_PREFIX: u8 = b'E';
+/// Prefix of stored checkpoint keys.
+pub const CHECKPOINT_PREFIX: u8 = b'C';
 /// Key of the state snapshot.
 pub const STATE_KEY: &[u8] = b"S";
 /// Prefix of Merkle node keys.
@@ -340,4 +344,60 @@ impl Pending<'_> {
     pub fn store(&self) -> &Store {
         self.store
     }
+}
+
+/// The sled key of Merkle node `(level, index)`.
+fn node_key(level: u8, index: u64) -> [u8; 10] {
+    let mut k = [TREE_PREFIX; 10];
+    k[1] = level;
+    k[2..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn node_value(
+    store: &Store,
+    level: u8,
+    index: u64,
+    v: Option<Vec<u8>>,
+) -> Result<TreeHash, StoreError> {
+    let v = v.ok_or_else(|| {
+        store.damaged(format!(
+            "Merkle node ({level}, {index}) is missing; run `access-ledger reindex`"
+        ))
+    })?;
+    let b: [u8; 32] = v
+        .try_into()
+        .map_err(|_| store.damaged(format!("Merkle node ({level}, {index}) is not 32 bytes")))?;
+    Ok(TreeHash::from_bytes(b))
+}
+
+impl NodeSource for Store {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<TreeHash, StoreError> {
+        node_value(self, level, index, self.get(&node_key(level, index))?)
+    }
+}
+
+impl NodeSource for Pending<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<TreeHash, StoreError> {
+        node_value(self.store, level, index, self.get(&node_key(level, index))?)
+    }
+}
+
+impl NodeSink for Pending<'_> {
+    fn put_node(&mut self, level: u8, index: u64, hash: TreeHash) -> Result<(), StoreError> {
+        self.put(node_key(level, index).to_vec(), hash.as_bytes().to_vec());
+        Ok(())
+    }
+}
+
+/// The sled key of a stored checkpoint: tree size, then the signer's name.
+pub fn checkpoint_key(size: u64, signer: &str) -> Vec<u8> {
+    let mut k = vec![CHECKPOINT_PREFIX];
+    k.extend_from_slice(&size.to_be_bytes());
+    k.extend_from_slice(signer.as_bytes());
+    k
 }

@@ -209,6 +209,9 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Write the entry's exact stored bytes (for `verify-proof --entry`).
+        #[arg(long, conflicts_with = "json")]
+        raw: bool,
     },
     /// Replay the whole log and check every link, signature, authority and ban.
     Verify {
@@ -218,6 +221,53 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     },
     /// Rebuild every derived index from the entries alone.
     Reindex,
+    /// Sign a checkpoint of the current head (key with the checkpoint role), store and print it.
+    #[command(
+        after_help = "Example:\n  access-ledger checkpoint --key log-signer.key > checkpoint.txt"
+    )]
+    Checkpoint {
+        /// The signing key (an authority with the checkpoint role).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// List the stored checkpoints.
+    Checkpoints {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove that an entry is in the log, that the log only grew, or that a ban stands.
+    #[command(subcommand)]
+    Prove(ProveCommand),
+    /// Check a proof offline against a signed checkpoint: no ledger needed.
+    #[command(subcommand, name = "verify-proof")]
+    VerifyProof(VerifyProofCommand),
+    /// Council side: accept a checkpoint only if it extends the last one accepted, and cosign it.
+    #[command(
+        after_help = "Example:\n  access-ledger witness --state council-witness/ --ledger-key \"$(cat log.vkey)\" \\\n      --key council.key checkpoint.txt --proof consistency.json > cosigned.txt\n\n\
+The first checkpoint is accepted on trust; every later one needs a consistency proof from the\n\
+last accepted one (`access-ledger prove consistency --from OLD --to NEW`). A smaller tree\n\
+(rollback), a different root at the same size (fork) or a bad signature is refused with exit 4."
+    )]
+    Witness {
+        /// The witness's state directory (keeps the last accepted checkpoint).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The ledger's checkpoint verifier key (name+keyid+base64, from `authority list`).
+        #[arg(long, value_name = "VKEY")]
+        ledger_key: String,
+        /// The witness's own signing key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The checkpoint note to accept.
+        checkpoint: PathBuf,
+        /// The consistency proof from the last accepted checkpoint (JSON or text form).
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  access-ledger completions bash > /etc/bash_completion.d/access-ledger"
@@ -236,6 +286,95 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
         /// Where to build it (replaced if it holds an earlier demo).
         #[arg(long, value_name = "DIR", default_value = "access-ledger-demo")]
         out: PathBuf,
+    },
+}
+
+/// Proofs from the ledger.
+#[derive(Debug, Subcommand)]
+pub enum ProveCommand {
+    /// Prove that entry SEQ is in the tree of --size entries (default: all).
+    #[command(
+        after_help = "Example:\n  access-ledger prove inclusion 12 --size 13 --json > inclusion.json\n  access-ledger show 12 --raw > entry.bin"
+    )]
+    Inclusion {
+        /// The entry.
+        seq: u64,
+        /// The tree size (default: the current size).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Print JSON (default: the text form).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove that the tree of --to entries extends the tree of --from entries.
+    #[command(
+        after_help = "Example:\n  access-ledger prove consistency --from 13 --to 20 --json > consistency.json"
+    )]
+    Consistency {
+        /// The older tree size.
+        #[arg(long)]
+        from: u64,
+        /// The newer tree size (default: the current size).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Print JSON (default: the text form).
+        #[arg(long)]
+        json: bool,
+    },
+    /// For a permanent revocation: its inclusion in the latest checkpoint, and what else to check.
+    Commitment {
+        /// The revoke entry.
+        seq: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Offline proof checks.
+#[derive(Debug, Subcommand)]
+pub enum VerifyProofCommand {
+    /// Check an inclusion proof against a checkpoint (and the entry, if given).
+    #[command(
+        after_help = "Example:\n  access-ledger verify-proof inclusion --checkpoint checkpoint.txt --ledger-key \"$(cat log.vkey)\" \\\n      --proof inclusion.json --entry entry.bin"
+    )]
+    Inclusion {
+        /// The signed checkpoint note.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: PathBuf,
+        /// The ledger's checkpoint verifier key.
+        #[arg(long, value_name = "VKEY")]
+        ledger_key: String,
+        /// The proof (JSON or text form).
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        /// The entry's exact bytes (`show SEQ --raw`).
+        #[arg(long, value_name = "FILE")]
+        entry: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that one checkpoint's tree extends another's.
+    #[command(
+        after_help = "Example:\n  access-ledger verify-proof consistency --old-checkpoint june.txt --checkpoint july.txt \\\n      --ledger-key \"$(cat log.vkey)\" --proof consistency.json"
+    )]
+    Consistency {
+        /// The older signed checkpoint.
+        #[arg(long, value_name = "FILE")]
+        old_checkpoint: PathBuf,
+        /// The newer signed checkpoint.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: PathBuf,
+        /// The ledger's checkpoint verifier key.
+        #[arg(long, value_name = "VKEY")]
+        ledger_key: String,
+        /// The proof (JSON or text form).
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

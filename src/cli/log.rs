@@ -44,7 +44,7 @@ pub fn log(ctx: &Context, from: u64, limit: Option<u64>, json: bool) -> Result<u
     Ok(exit::OK)
 }
 
-pub fn show(ctx: &Context, seq: u64, json: bool) -> Result<u8, Failure> {
+pub fn show(ctx: &Context, seq: u64, json: bool, raw: bool) -> Result<u8, Failure> {
     let ledger = ctx.open()?;
     let e = ledger.entry(seq)?.ok_or_else(|| {
         Failure::usage(format!(
@@ -53,6 +53,16 @@ pub fn show(ctx: &Context, seq: u64, json: bool) -> Result<u8, Failure> {
             ledger.len() - 1
         ))
     })?;
+    if raw {
+        use std::io::Write;
+        std::io::stdout().write_all(e.bytes()).map_err(|err| {
+            Failure::new(
+                exit::UNAVAILABLE,
+                format!("cannot write entry {seq}: {err}"),
+            )
+        })?;
+        return Ok(exit::OK);
+    }
     let v = entry_to_json(&e, ledger.state().authority_of(e.signer()));
     if json {
         print_json(&v);

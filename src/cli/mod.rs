@@ -2,12 +2,16 @@
 //! per command, and the mapping of errors to one-line messages and exit codes.
 
 pub mod args;
+mod checkpoint;
 mod demo;
 mod import;
 mod init;
 mod keygen;
 mod log;
+mod prove;
 mod verify;
+mod verify_proof;
+mod witness;
 mod write;
 
 use std::fmt;
@@ -81,7 +85,7 @@ impl From<LedgerError> for Failure {
             LedgerError::Corrupt(c) => {
                 Failure::new(exit::VERIFY, format!("verification failed: {c}"))
             }
-            LedgerError::NotAnAuthority { .. } => {
+            LedgerError::NotAnAuthority { .. } | LedgerError::NotCheckpointSigner(_) => {
                 Failure::new(exit::REFUSED, format!("refused, nothing written: {e}"))
             }
             e => Failure::usage(e),
@@ -162,7 +166,26 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         | Command::Unshare { .. }) => write::access(&ctx, c),
         Command::Import { file, key } => import::run(&ctx, &file, &key),
         Command::Log { from, limit, json } => log::log(&ctx, from, limit, json),
-        Command::Show { seq, json } => log::show(&ctx, seq, json),
+        Command::Show { seq, json, raw } => log::show(&ctx, seq, json, raw),
+        Command::Checkpoint { key } => checkpoint::sign(&ctx, &key),
+        Command::Checkpoints { json } => checkpoint::list(&ctx, json),
+        Command::Prove(p) => prove::run(&ctx, p),
+        Command::VerifyProof(v) => verify_proof::run(v),
+        Command::Witness {
+            state,
+            ledger_key,
+            key,
+            checkpoint,
+            proof,
+            json,
+        } => witness::run(
+            &state,
+            &ledger_key,
+            &key,
+            &checkpoint,
+            proof.as_deref(),
+            json,
+        ),
         Command::Verify { json } => verify::verify(&ctx, json),
         Command::Reindex => verify::reindex(&ctx),
         Command::Demo { out } => demo::run(&out),

@@ -1,0 +1,70 @@
+//! `witness`: the council side of checkpoints.
+
+use std::path::Path;
+
+use access_ledger::{ConsistencyProof, VerifierKey, Witness, WitnessError};
+use serde_json::json;
+
+use super::{exit, print_json, read_key, Failure};
+
+pub fn run(
+    state: &Path,
+    ledger_key: &str,
+    key: &Path,
+    checkpoint: &Path,
+    proof: Option<&Path>,
+    json: bool,
+) -> Result<u8, Failure> {
+    let ledger_key = VerifierKey::parse(ledger_key)?;
+    let key = read_key(key)?;
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| {
+            Failure::new(
+                exit::UNAVAILABLE,
+                format!("cannot read {}: {e}", p.display()),
+            )
+        })
+    };
+    let note = read(checkpoint)?;
+    let proof = match proof {
+        None => None,
+        Some(p) => {
+            let text = read(p)?;
+            let parsed = if text.trim_start().starts_with('{') {
+                serde_json::from_str::<ConsistencyProof>(&text).map_err(|e| e.to_string())
+            } else {
+                ConsistencyProof::parse_text(&text).map_err(|e| e.to_string())
+            };
+            Some(parsed.map_err(|e| {
+                Failure::usage(format!("{}: not a consistency proof: {e}", p.display()))
+            })?)
+        }
+    };
+    let mut w = Witness::open(state).map_err(witness_failure)?;
+    let first = w.latest().is_none();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let cosigned = w
+        .accept(&note, &ledger_key, proof.as_ref(), &key, now)
+        .map_err(witness_failure)?;
+    if json {
+        print_json(&json!({"ok": true, "first": first, "cosigned": cosigned}));
+    } else {
+        print!("{cosigned}");
+        if first {
+            eprintln!("accepted the first checkpoint on trust; later ones must extend it");
+        } else {
+            eprintln!("accepted: the checkpoint extends the last one this witness accepted");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn witness_failure(e: WitnessError) -> Failure {
+    match e {
+        WitnessError::Io { .. } => Failure::new(exit::UNAVAILABLE, format!("witness: {e}")),
+        e => Failure::new(exit::VERIFY, format!("witness refused the checkpoint: {e}")),
+    }
+}
