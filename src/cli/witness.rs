@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use access_ledger::{ConsistencyProof, VerifierKey, Witness, WitnessError};
+use access_ledger::{ConsistencyProof, CosignerKey, VerifierKey, Witness, WitnessError};
 use serde_json::json;
 
 use super::{exit, print_json, read_key, Failure};
@@ -49,8 +49,11 @@ pub fn run(
     let cosigned = w
         .accept(&note, &ledger_key, proof.as_ref(), &key, now)
         .map_err(witness_failure)?;
+    let cosigner = CosignerKey::of(&key).to_string();
     if json {
-        print_json(&json!({"ok": true, "first": first, "cosigned": cosigned}));
+        print_json(
+            &json!({"ok": true, "first": first, "cosigned": cosigned, "witness_key": cosigner}),
+        );
     } else {
         print!("{cosigned}");
         if first {
@@ -58,6 +61,7 @@ pub fn run(
         } else {
             eprintln!("accepted: the checkpoint extends the last one this witness accepted");
         }
+        eprintln!("cosigned with witness key {cosigner}");
     }
     Ok(exit::OK)
 }
