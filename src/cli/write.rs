@@ -67,7 +67,6 @@ pub fn authority(ctx: &Context, cmd: AuthorityCommand) -> Result<u8, Failure> {
         }
         AuthorityCommand::List { json } => {
             let ledger = ctx.open()?;
-            let zone = ledger.zone();
             let rows: Vec<_> = ledger
                 .state()
                 .authorities()
@@ -85,7 +84,6 @@ pub fn authority(ctx: &Context, cmd: AuthorityCommand) -> Result<u8, Failure> {
             if json {
                 print_json(&json!(rows));
             } else {
-                let _ = zone;
                 for (n, a) in ledger.state().authorities() {
                     let status = match a.retired_seq {
                         Some(s) => format!("retired at seq {s}"),
@@ -104,7 +102,7 @@ fn rights(flag: &str, s: &str) -> Result<Rights, Failure> {
 }
 
 pub fn access(ctx: &Context, cmd: Command) -> Result<u8, Failure> {
-    // Parse everything that needs no ledger before opening it (and taking its lock).
+    // Times need the ledger's zone, so the ledger is opened before the fields are parsed.
     let subject = |s: &str| Subject::new(s).map_err(Failure::from);
     let resource = |s: &str| Resource::new(s).map_err(Failure::from);
     let text = |field: &'static str, s: String| Text::new(field, s).map_err(Failure::from);
