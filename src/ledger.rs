@@ -371,9 +371,12 @@ impl Ledger {
 }
 
 /// Writes everything derived from one admitted entry (tree nodes, indexes).
-fn derive(p: &mut Pending<'_>, e: &ChainedEntry) -> Result<(), LedgerError> {
+/// The caller MUST have admitted `e` as the next entry of the log that `p`
+/// extends, and writes the state snapshot itself.
+pub(crate) fn derive(p: &mut Pending<'_>, e: &ChainedEntry) -> Result<(), StoreError> {
     // The entry's seq is the tree size before it: entries are the leaves in order.
     merkle::append_leaf(p, e.seq(), TreeHash::leaf(e.bytes()))?;
+    crate::query::index_entry(p, e)?;
     Ok(())
 }
 

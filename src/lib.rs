@@ -13,7 +13,11 @@ mod json;
 mod keys;
 mod ledger;
 mod merkle;
+mod projection;
+mod query;
 mod store;
+#[doc(hidden)]
+pub mod synth;
 mod time;
 mod witness;
 
@@ -41,6 +45,11 @@ pub use merkle::{
     NodeSource, ProofError, ProveError, TreeHash, LEAF_HASH_PREFIX, MAX_PROOF_LEN,
     NODE_HASH_PREFIX,
 };
+pub use projection::{
+    Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
+    Holding, PathKind, Projection, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
+};
+pub use query::{rebuild_check, IndexReport, Queries, QueryError};
 pub use store::MARKER_FILE;
 pub use store::{Pending, Store, StoreError};
 pub use time::{TimeError, Timestamp, Zone};

@@ -221,6 +221,90 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     },
     /// Rebuild every derived index from the entries alone.
     Reindex,
+    /// May SUBJECT exercise RIGHT on RESOURCE? Exit 0 allowed, 1 denied; says which events decide.
+    #[command(
+        after_help = "Examples:\n  access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-20\n  \
+access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-10 --known-at 2019-07-11   # before the ban was recorded"
+    )]
+    Check {
+        /// Who (kind:name).
+        subject: String,
+        /// What (e.g. cpd/clear/arrests).
+        resource: String,
+        /// One right (e.g. read).
+        right: String,
+        #[command(flatten)]
+        q: QueryArgs,
+    },
+    /// Every subject that may exercise RIGHT on RESOURCE, with its route.
+    #[command(
+        name = "who-can",
+        after_help = "Example:\n  access-ledger who-can cpd/clear read --at 2019-07-14"
+    )]
+    WhoCan {
+        /// What.
+        resource: String,
+        /// One right.
+        right: String,
+        #[command(flatten)]
+        q: QueryArgs,
+    },
+    /// Every resource and right SUBJECT holds, with routes.
+    #[command(
+        name = "what-can",
+        after_help = "Example:\n  access-ledger what-can agency:fbi --at 2019-07-14"
+    )]
+    WhatCan {
+        /// Who.
+        subject: String,
+        #[command(flatten)]
+        q: QueryArgs,
+    },
+    /// Every path by which data of RESOURCE reaches SUBJECT: grants, groups, sharing agreements.
+    #[command(
+        after_help = "Example:\n  access-ledger exposure agency:ice cpd/clear --at 2019-07-20\n\n\
+An analysis, not a decision: paths that reach a banned subject are flagged."
+    )]
+    Exposure {
+        /// Who.
+        subject: String,
+        /// What.
+        resource: String,
+        #[command(flatten)]
+        q: QueryArgs,
+    },
+    /// The timeline of events about a subject or a resource, with who signed each.
+    #[command(
+        after_help = "Examples:\n  access-ledger history --subject agency:ice\n  access-ledger history --resource cpd/clear/arrests"
+    )]
+    History {
+        #[command(flatten)]
+        target: HistoryTarget,
+        #[command(flatten)]
+        q: QueryArgs,
+    },
+    /// Every change of effective access in a period: who gained or lost what, when, by which event.
+    #[command(after_help = "Example:\n  access-ledger changes --from 2019-07-01 --to 2019-08-01")]
+    Changes {
+        /// Start of the period (inclusive).
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// End of the period (exclusive).
+        #[arg(long, value_name = "TIME")]
+        to: String,
+        /// Knowledge time: what the ledger had recorded by then (default now).
+        #[arg(long, value_name = "TIME")]
+        known_at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the log from scratch and compare the stored indexes with the replay.
+    Rebuild {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sign a checkpoint of the current head (key with the checkpoint role), store and print it.
     #[command(
         after_help = "Example:\n  access-ledger checkpoint --key log-signer.key > checkpoint.txt"
@@ -412,6 +496,32 @@ pub enum AuthorityCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The times of a query.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Valid time: when the access would happen (default now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Knowledge time: answer from what the ledger had recorded by then (default now).
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a history is of.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct HistoryTarget {
+    /// Events naming this subject.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Events on this resource, its ancestors or its descendants.
+    #[arg(long)]
+    pub resource: Option<String>,
 }
 
 /// What every access-event command takes.

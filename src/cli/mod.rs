@@ -9,6 +9,7 @@ mod init;
 mod keygen;
 mod log;
 mod prove;
+mod query;
 mod verify;
 mod verify_proof;
 mod witness;
@@ -30,6 +31,8 @@ use args::Command;
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
+    /// A query answered no (`check` denied).
+    pub const DENIED: u8 = 1;
     /// Bad usage or bad input (arguments, identifiers, times, import lines).
     pub const USAGE: u8 = 2;
     /// The ledger's rules refused the change; nothing was written.
@@ -167,6 +170,27 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Import { file, key } => import::run(&ctx, &file, &key),
         Command::Log { from, limit, json } => log::log(&ctx, from, limit, json),
         Command::Show { seq, json, raw } => log::show(&ctx, seq, json, raw),
+        Command::Check {
+            subject,
+            resource,
+            right,
+            q,
+        } => query::check(&ctx, &subject, &resource, &right, &q),
+        Command::WhoCan { resource, right, q } => query::who_can(&ctx, &resource, &right, &q),
+        Command::WhatCan { subject, q } => query::what_can(&ctx, &subject, &q),
+        Command::Exposure {
+            subject,
+            resource,
+            q,
+        } => query::exposure(&ctx, &subject, &resource, &q),
+        Command::History { target, q } => query::history(&ctx, &target, &q),
+        Command::Changes {
+            from,
+            to,
+            known_at,
+            json,
+        } => query::changes(&ctx, &from, &to, known_at.as_deref(), json),
+        Command::Rebuild { json } => query::rebuild(&ctx, json),
         Command::Checkpoint { key } => checkpoint::sign(&ctx, &key),
         Command::Checkpoints { json } => checkpoint::list(&ctx, json),
         Command::Prove(p) => prove::run(&ctx, p),

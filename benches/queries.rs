@@ -1,0 +1,295 @@
+//! Query speed on synthetic ledgers (see `access_ledger::synth`).
+//!
+//! For each size in `ACCESS_LEDGER_BENCH_SIZES` (default `100000,1000000`
+//! entries) this builds the synthetic ledger once under
+//! `ACCESS_LEDGER_BENCH_DIR` (default: `$TMPDIR/access-ledger-bench`), or
+//! reuses it if a previous run finished it (a `synth-N.done` file beside it),
+//! then measures in-process, on a warm store:
+//! - `check` at random past dates, known now, and at random knowledge times
+//!   (see `samples` for how the questions are drawn);
+//! - `who-can` at random past dates;
+//! - inclusion and consistency proofs at the full tree size.
+//!
+//! Besides criterion's estimates it prints per-query percentiles (p50, p90,
+//! p99, p99.9, max) over a fixed sample, since the target is a p99.
+//!
+//! ```text
+//! ACCESS_LEDGER_BENCH_SIZES=100000 cargo bench --bench queries    # quick run
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use access_ledger::synth::{self, SynthSpec};
+use access_ledger::{
+    ConsistencyProof, Entry, Event, InclusionProof, Queries, Resource, Right, Store, Subject,
+    Timestamp,
+};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = match e.metadata() {
+                Ok(m) => m,
+                Err(_) => continue,
+            };
+            total += if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                m.len()
+            };
+        }
+    }
+    total
+}
+
+/// The ledger of `n` entries, built now if no finished one is there.
+fn ledger(n: u64) -> PathBuf {
+    let base = std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"));
+    std::fs::create_dir_all(&base).expect("create the bench directory");
+    let dir = base.join(format!("synth-{n}"));
+    // v2: ledgers with the state snapshot and Merkle nodes (a v1 ledger lacks them).
+    let done = base.join(format!("synth-{n}.v2.done"));
+    if done.exists() {
+        eprintln!(
+            "reusing {} ({})",
+            dir.display(),
+            std::fs::read_to_string(&done).unwrap_or_default().trim()
+        );
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("building {} ({n} entries)...", dir.display());
+    let start = Instant::now();
+    let report =
+        synth::build(&dir, &SynthSpec::with_events(n)).expect("build the synthetic ledger");
+    let secs = start.elapsed().as_secs_f64();
+    let size = dir_size(&dir);
+    let line = format!(
+        "{} entries, {} refused candidates, built in {secs:.0} s ({:.0} entries/s), {:.0} MiB on disk",
+        report.entries,
+        report.refused,
+        report.entries as f64 / secs,
+        size as f64 / (1024.0 * 1024.0)
+    );
+    eprintln!("{line}");
+    std::fs::write(&done, line + "\n").expect("write the done marker");
+    dir
+}
+
+struct Sample {
+    subject: Subject,
+    resource: Resource,
+    right: Right,
+    at: Timestamp,
+    known_at: Timestamp,
+}
+
+/// Queries drawn from the ledger: half about the subject of a random grant,
+/// on its resource or a descendant, at a date after it took effect (so many
+/// are allowed); a quarter about a random member of a group; the rest
+/// random. Dates lie between the first and last entries.
+fn samples(store: &Store, n: u64, count: usize, seed: u64) -> Vec<Sample> {
+    let spec = SynthSpec::with_events(n);
+    let mut rng = Rng(seed);
+    let entry = |seq: u64| Entry::decode(&store.entry_bytes(seq).unwrap().unwrap()).unwrap();
+    let first = entry(0).recorded_at().as_micros();
+    let last = entry(n - 1).recorded_at().as_micros();
+    let rights = ["read", "export", "write", "audit"];
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let mut at = first + rng.below((last - first) as u64) as i64;
+        let right = Right::new(rights[rng.below(4) as usize]).unwrap();
+        let level = 1 + rng.below(3) as usize;
+        let random_resource = spec.resource(level, rng.below(SynthSpec::level_size(level)));
+        let kind = rng.below(4);
+        let (subject, resource) = match entry(2 + rng.below(n - 2)).body() {
+            Event::Grant {
+                subject,
+                resource,
+                effective_at,
+                ..
+            } if kind < 2 => {
+                let from = effective_at.as_micros().max(first);
+                at = from + rng.below((last - from).max(1) as u64) as i64;
+                let depth = resource.as_str().split('/').count();
+                let mut r = resource.clone();
+                for l in depth..=3 {
+                    if rng.below(2) == 0 {
+                        break;
+                    }
+                    let seg = ["s", "t", "f"][l - 1];
+                    let child = format!("{}/{seg}{:02}", r.as_str(), rng.below(9));
+                    r = Resource::new(child).unwrap();
+                }
+                (subject.clone(), r)
+            }
+            Event::Join { member, .. } if kind == 2 => (member.clone(), random_resource),
+            _ => (spec.subject(rng.below(spec.subjects)), random_resource),
+        };
+        let known_at = at + rng.below((last - at) as u64 + 1) as i64;
+        let (at, known_at) = (Timestamp::from_micros(at), Timestamp::from_micros(known_at));
+        out.push(Sample {
+            subject,
+            resource,
+            right,
+            at,
+            known_at,
+        });
+    }
+    out
+}
+
+fn percentiles(name: &str, mut d: Vec<Duration>) {
+    d.sort();
+    let p = |q: f64| d[((d.len() as f64 * q) as usize).min(d.len() - 1)];
+    eprintln!(
+        "{name}: n={} p50={:?} p90={:?} p99={:?} p99.9={:?} max={:?}",
+        d.len(),
+        p(0.50),
+        p(0.90),
+        p(0.99),
+        p(0.999),
+        d[d.len() - 1]
+    );
+}
+
+fn bench_size(c: &mut Criterion, n: u64) {
+    let dir = ledger(n);
+    let store = Store::open(&dir, Duration::from_secs(5)).expect("open the synthetic ledger");
+    let q = Queries::new(&store);
+    let now = Timestamp::MAX;
+    let checks = samples(&store, n, 20_000, 1);
+    // Warm the cache as a long-running process would be.
+    for s in &checks {
+        q.check(&s.subject, &s.resource, &s.right, s.at, now)
+            .unwrap();
+    }
+    let mut times = Vec::with_capacity(checks.len());
+    let mut allowed = 0;
+    for s in &checks {
+        let t = Instant::now();
+        let d = q
+            .check(&s.subject, &s.resource, &s.right, s.at, now)
+            .unwrap();
+        times.push(t.elapsed());
+        allowed += d.allowed as usize;
+    }
+    eprintln!("check: {allowed} of {} allowed", checks.len());
+    percentiles(&format!("check/{n} (random past date, known now)"), times);
+    let mut times = Vec::with_capacity(checks.len());
+    for s in &checks {
+        let t = Instant::now();
+        q.check(&s.subject, &s.resource, &s.right, s.at, s.known_at)
+            .unwrap();
+        times.push(t.elapsed());
+    }
+    percentiles(
+        &format!("check/{n} (random past date, random known_at)"),
+        times,
+    );
+
+    let who = samples(&store, n, 500, 2);
+    let mut times = Vec::with_capacity(who.len());
+    let mut rows = 0;
+    for s in &who {
+        let t = Instant::now();
+        rows += q.who_can(&s.resource, &s.right, s.at, now).unwrap().len();
+        times.push(t.elapsed());
+    }
+    eprintln!(
+        "who-can: {:.1} subjects per answer on average",
+        rows as f64 / who.len() as f64
+    );
+    percentiles(&format!("who-can/{n} (random past date)"), times);
+
+    // Proofs at the full tree size, as `prove inclusion` / `prove consistency` make them.
+    let mut rng = Rng(3);
+    let mut inc = Vec::with_capacity(20_000);
+    let mut cons = Vec::with_capacity(20_000);
+    for _ in 0..20_000 {
+        let seq = rng.below(n);
+        let t = Instant::now();
+        let p = InclusionProof::prove(&store, seq, n).unwrap();
+        inc.push(t.elapsed());
+        assert!(p.verify().is_ok());
+        let old = 1 + rng.below(n - 1);
+        let t = Instant::now();
+        let p = ConsistencyProof::prove(&store, old, n).unwrap();
+        cons.push(t.elapsed());
+        assert!(p.verify().is_ok());
+    }
+    percentiles(&format!("prove-inclusion/{n}"), inc);
+    percentiles(&format!("prove-consistency/{n}"), cons);
+
+    let mut g = c.benchmark_group(format!("queries-{n}"));
+    g.sample_size(30).measurement_time(Duration::from_secs(8));
+    let mut i = 0;
+    g.bench_function("check", |b| {
+        b.iter(|| {
+            let s = &checks[i % checks.len()];
+            i += 1;
+            q.check(&s.subject, &s.resource, &s.right, s.at, now)
+                .unwrap()
+        })
+    });
+    let mut i = 0;
+    g.bench_function("who-can", |b| {
+        b.iter(|| {
+            let s = &who[i % who.len()];
+            i += 1;
+            q.who_can(&s.resource, &s.right, s.at, now).unwrap()
+        })
+    });
+    let mut i = 0u64;
+    g.bench_function("prove-inclusion", |b| {
+        b.iter(|| {
+            i += 7919;
+            InclusionProof::prove(&store, i % n, n).unwrap()
+        })
+    });
+    let mut i = 0u64;
+    g.bench_function("prove-consistency", |b| {
+        b.iter(|| {
+            i += 7919;
+            ConsistencyProof::prove(&store, 1 + i % (n - 1), n).unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn queries(c: &mut Criterion) {
+    // `cargo test --all-targets` runs benches once as a smoke test, without
+    // `--bench`: use a small ledger there rather than build a million entries.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let default = if benching { "100000,1000000" } else { "3000" };
+    let sizes = std::env::var("ACCESS_LEDGER_BENCH_SIZES").unwrap_or_else(|_| default.into());
+    for n in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<u64>().ok())
+    {
+        bench_size(c, n);
+    }
+}
+
+criterion_group!(benches, queries);
+criterion_main!(benches);

@@ -1,0 +1,1111 @@
+//! The projection: what a log says about access, computed the slow, obvious way.
+//!
+//! [`Projection`] replays a slice of entries for every question it is asked.
+//! It is the reference for the indexed answers of [`crate::Queries`]: the rules
+//! here are docs/SEMANTICS.md written as code, one numbered rule at a time,
+//! with no index, cache or shortcut. The differential tests
+//! (`tests/query_differential.rs`) hold the two equal on random logs.
+//!
+//! The answer types ([`Decision`], [`Access`], [`Holding`], [`ExposurePath`],
+//! [`Change`], [`HistoryItem`]) are shared by both evaluators; their JSON forms
+//! (serde) are the ones the command line prints.
+//!
+//! Vocabulary (all of it defined in docs/SEMANTICS.md):
+//! - an event *counts* at valid time `T` and knowledge time `K` when its entry
+//!   was recorded at or before `K` and its `effective_at` is at or before `T`;
+//! - events are *ordered* by `(effective_at, seq)`;
+//! - a grant is *live* at `T` when it has no `until` or `T < until`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Serialize, Serializer};
+
+use crate::entry::Entry;
+use crate::event::Event;
+use crate::ident::{AuthorityName, Resource, Right, Rights, Subject};
+use crate::keys::PublicKey;
+use crate::query::QueryError;
+use crate::time::Timestamp;
+
+/// Longest exposure path, in steps after its grant (membership and share
+/// steps together). Longer paths are not listed.
+pub const MAX_EXPOSURE_STEPS: usize = 8;
+
+// ---------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------
+
+/// The route by which a subject holds a right. JSON: `"direct"`, or the name
+/// of the group whose grant is used (`"group:federal-partners"`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    /// A grant to the subject itself.
+    Direct,
+    /// A grant to this group, of which the subject is a member (perhaps through nested groups).
+    Group(Subject),
+}
+
+impl Serialize for Route {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Route::Direct => s.serialize_str("direct"),
+            Route::Group(g) => s.serialize_str(g.as_str()),
+        }
+    }
+}
+
+/// The answer to `check`: may `subject` exercise `right` on `resource`?
+///
+/// JSON: `{"allowed", "subject", "resource", "right", "at", "known_at",
+/// "because": [seq, ...], "route": "direct" | "group:..." | null, "banned_by": seq | null}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether access is allowed.
+    pub allowed: bool,
+    /// Who asked about.
+    pub subject: Subject,
+    /// Which resource.
+    pub resource: Resource,
+    /// Which right.
+    pub right: Right,
+    /// Valid time `T`.
+    pub at: Timestamp,
+    /// Knowledge time `K`.
+    pub known_at: Timestamp,
+    /// The deciding events. Allowed: the grant, then the joins of the route from
+    /// the subject outwards. Denied: the ban of the subject; or the revokes
+    /// that defeated live grants and the bans on the subject's groups (sorted);
+    /// empty when nothing ever granted it.
+    pub because: Vec<u64>,
+    /// The route used when allowed; `None` when denied.
+    pub route: Option<Route>,
+    /// The ban of the subject itself that denies it, if any.
+    pub banned_by: Option<u64>,
+}
+
+/// One row of `who-can`: a subject that has the right, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    /// The subject (groups included).
+    pub subject: Subject,
+    /// The route `check` reports for it.
+    pub route: Route,
+    /// The grant and joins of that route, as in [`Decision::because`].
+    pub because: Vec<u64>,
+}
+
+/// One resource of `what-can` and the rights the subject holds on it.
+///
+/// A resource that is not listed is held exactly as its nearest listed
+/// ancestor; nothing is held where no ancestor is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holding {
+    /// The resource (one named by a grant or revoke of the subject or its groups).
+    pub resource: Resource,
+    /// The rights held on it, by name, then `*`; empty when nothing is held
+    /// here although an ancestor holds something.
+    pub rights: Vec<HeldRight>,
+}
+
+/// A right held on a resource, with the route and events that give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldRight {
+    /// The right; `*` stands for every right that no grant or revoke of the
+    /// subject's groups names, and also for the named ones not in `except`.
+    pub right: Right,
+    /// For `*` only: the named rights that are not held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<Right>,
+    /// The route, as `check` reports it.
+    pub route: Route,
+    /// The grant and joins of the route.
+    pub because: Vec<u64>,
+}
+
+/// A set of rights that may be infinite: the algebra of exposure paths.
+///
+/// JSON: `{"only": ["read"]}` or `{"all_except": ["read"]}` (`{"all_except": []}` is every right).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RightSet {
+    /// Exactly these rights (never `*`).
+    Only(BTreeSet<Right>),
+    /// Every right but these (never `*`).
+    AllExcept(BTreeSet<Right>),
+}
+
+impl RightSet {
+    /// Every right.
+    pub fn all() -> Self {
+        RightSet::AllExcept(BTreeSet::new())
+    }
+
+    /// The rights of a grant, share, revoke or unshare (`None` = every right).
+    pub fn of(rights: Option<&Rights>) -> Self {
+        match rights {
+            None => Self::all(),
+            Some(r) if r.is_all() => Self::all(),
+            Some(r) => RightSet::Only(r.iter().cloned().collect()),
+        }
+    }
+
+    /// Whether no right is in the set.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, RightSet::Only(s) if s.is_empty())
+    }
+
+    /// The rights in both.
+    pub fn intersect(&self, other: &RightSet) -> RightSet {
+        use RightSet::*;
+        match (self, other) {
+            (Only(a), Only(b)) => Only(a.intersection(b).cloned().collect()),
+            (Only(a), AllExcept(b)) | (AllExcept(b), Only(a)) => {
+                Only(a.difference(b).cloned().collect())
+            }
+            (AllExcept(a), AllExcept(b)) => AllExcept(a.union(b).cloned().collect()),
+        }
+    }
+
+    /// The rights in `self` but not in `other`.
+    pub fn minus(&self, other: &RightSet) -> RightSet {
+        use RightSet::*;
+        match (self, other) {
+            (Only(a), Only(b)) => Only(a.difference(b).cloned().collect()),
+            (Only(a), AllExcept(b)) => Only(a.intersection(b).cloned().collect()),
+            (AllExcept(a), Only(b)) => AllExcept(a.union(b).cloned().collect()),
+            (AllExcept(a), AllExcept(b)) => Only(b.difference(a).cloned().collect()),
+        }
+    }
+}
+
+/// What an exposure path is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathKind {
+    /// A grant to the subject itself.
+    Direct,
+    /// A grant to a group, then membership steps only.
+    Group,
+    /// At least one share step.
+    Share,
+}
+
+/// What one step of an exposure path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// The grant the data comes from (always the first step).
+    Grant,
+    /// Data held by a group reaches a member (the join that makes it one).
+    Join,
+    /// Data passes from one subject to another under a sharing agreement.
+    Share,
+}
+
+/// One step of an exposure path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExposureStep {
+    /// The event (grant, join or share).
+    pub seq: u64,
+    /// Its kind.
+    pub kind: StepKind,
+    /// The subject the data reaches with this step: the grantee, the member,
+    /// or the share's recipient.
+    pub subject: Subject,
+}
+
+/// One way data of a resource reaches a subject: from a grant, down through
+/// group memberships and along sharing agreements. See docs/SEMANTICS.md.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExposurePath {
+    /// Direct, group or share.
+    pub kind: PathKind,
+    /// The steps, from the grant to the subject asked about.
+    pub steps: Vec<ExposureStep>,
+    /// The rights that survive the whole path (never empty).
+    pub rights: RightSet,
+    /// The bans on subjects of the path that cover the resource and some of
+    /// these rights; a path with bans reaches a banned subject (it is flagged).
+    pub banned: Vec<u64>,
+}
+
+/// One change of effective access (see docs/SEMANTICS.md, `changes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// When access changed.
+    pub at: Timestamp,
+    /// Whose.
+    pub subject: Subject,
+    /// On which resource (and the descendants that no other row names).
+    pub resource: Resource,
+    /// Which right; `*` for every right not named in the subject's grants and revokes.
+    pub right: Right,
+    /// Gained (`true`) or lost (`false`).
+    pub gained: bool,
+    /// The events taking effect (or, for grants, expiring) at that instant that
+    /// concern the subject or its groups and this resource.
+    pub events: Vec<u64>,
+}
+
+/// What a `history` is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryOf {
+    /// Every event naming this subject.
+    Subject(Subject),
+    /// Every event whose resource is this one, an ancestor or a descendant.
+    Resource(Resource),
+}
+
+/// One event of a `history` timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryItem {
+    /// The entry.
+    pub seq: u64,
+    /// When the ledger recorded it.
+    pub recorded_at: Timestamp,
+    /// When it takes effect.
+    pub effective_at: Timestamp,
+    /// The event kind (`grant`, `revoke`, ...).
+    pub kind: &'static str,
+    /// One line for people.
+    pub summary: String,
+    /// The authority that signed it.
+    pub signer: AuthorityName,
+}
+
+/// A right asked about: a named right, or "a right no event names" (which only
+/// wildcard grants give and wildcard revokes withdraw).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Want {
+    Named(Right),
+    Unnamed,
+}
+
+impl Want {
+    /// Whether a grant or share of `rights` includes it.
+    pub(crate) fn granted_by(&self, rights: &Rights) -> bool {
+        match self {
+            Want::Named(x) => rights.contains(x),
+            Want::Unnamed => rights.is_all(),
+        }
+    }
+
+    /// Whether a revoke or unshare of `rights` (`None` = all) withdraws it.
+    pub(crate) fn withdrawn_by(&self, rights: Option<&Rights>) -> bool {
+        match rights {
+            None => true,
+            Some(r) => self.granted_by(r),
+        }
+    }
+
+    /// As a right; `*` for the unnamed right.
+    pub(crate) fn to_right(&self) -> Right {
+        match self {
+            Want::Named(x) => x.clone(),
+            // `*` passes the right checker (ident.rs), so this cannot fail.
+            Want::Unnamed => Right::new("*").expect("* is a valid right"),
+        }
+    }
+}
+
+/// The outcome of one decision, before it is dressed as a [`Decision`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) route: Option<Route>,
+    pub(crate) because: Vec<u64>,
+    pub(crate) banned_by: Option<u64>,
+}
+
+impl Verdict {
+    pub(crate) fn allowed(&self) -> bool {
+        self.route.is_some()
+    }
+
+    pub(crate) fn into_decision(
+        self,
+        subject: &Subject,
+        resource: &Resource,
+        right: &Right,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Decision {
+        Decision {
+            allowed: self.route.is_some(),
+            subject: subject.clone(),
+            resource: resource.clone(),
+            right: right.clone(),
+            at,
+            known_at,
+            because: self.because,
+            route: self.route,
+            banned_by: self.banned_by,
+        }
+    }
+}
+
+pub(crate) fn require_named(right: &Right) -> Result<Want, QueryError> {
+    if right.is_wildcard() {
+        Err(QueryError::WildcardRight)
+    } else {
+        Ok(Want::Named(right.clone()))
+    }
+}
+
+/// Orders [`ExposurePath`]s: by kind, then by the seqs of their steps.
+pub(crate) fn sort_paths(paths: &mut [ExposurePath]) {
+    paths.sort_by(|a, b| {
+        let ka: Vec<u64> = a.steps.iter().map(|s| s.seq).collect();
+        let kb: Vec<u64> = b.steps.iter().map(|s| s.seq).collect();
+        (a.kind, ka).cmp(&(b.kind, kb))
+    });
+}
+
+pub(crate) fn path_kind(steps: &[ExposureStep]) -> PathKind {
+    if steps.iter().any(|s| s.kind == StepKind::Share) {
+        PathKind::Share
+    } else if steps.len() > 1 {
+        PathKind::Group
+    } else {
+        PathKind::Direct
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The naive evaluator
+// ---------------------------------------------------------------------------
+
+/// The naive evaluator: answers every query by scanning `entries` (a whole
+/// log, seq 0 first, as verified by the chain rules) from the start.
+///
+/// The caller MUST pass entries that [`crate::LedgerState::admit`] accepted in
+/// order; the evaluator does not check them again.
+pub struct Projection<'a> {
+    entries: &'a [Entry],
+}
+
+/// An event that counts (rule 1).
+#[derive(Clone, Copy)]
+struct Counted<'a> {
+    seq: u64,
+    eff: Timestamp,
+    body: &'a Event,
+}
+
+/// The log as known at `K` and looked at from `T`.
+struct World<'a> {
+    visible: Vec<&'a Entry>,
+    at: Timestamp,
+}
+
+type Path = Vec<(Subject, u64)>;
+
+impl<'a> Projection<'a> {
+    /// Wraps a verified log.
+    pub fn new(entries: &'a [Entry]) -> Self {
+        Projection { entries }
+    }
+
+    fn world(&self, at: Timestamp, known_at: Timestamp) -> World<'a> {
+        World {
+            visible: self
+                .entries
+                .iter()
+                .filter(|e| e.recorded_at() <= known_at)
+                .collect(),
+            at,
+        }
+    }
+
+    /// `check`: may `subject` exercise `right` (not `*`) on `resource` at `at`, as known at `known_at`?
+    pub fn check(
+        &self,
+        subject: &Subject,
+        resource: &Resource,
+        right: &Right,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Decision, QueryError> {
+        let want = require_named(right)?;
+        let w = self.world(at, known_at);
+        Ok(w.decide(subject, resource, &want)
+            .into_decision(subject, resource, right, at, known_at))
+    }
+
+    /// `who-can`: every subject (groups included) that may exercise `right` on
+    /// `resource`, sorted by subject.
+    pub fn who_can(
+        &self,
+        resource: &Resource,
+        right: &Right,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<Access>, QueryError> {
+        let want = require_named(right)?;
+        let w = self.world(at, known_at);
+        let mut out = Vec::new();
+        for s in w.all_subjects() {
+            let v = w.decide(&s, resource, &want);
+            if let Some(route) = v.route {
+                out.push(Access {
+                    subject: s,
+                    route,
+                    because: v.because,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `what-can`: the rights `subject` holds, resource by resource.
+    pub fn what_can(
+        &self,
+        subject: &Subject,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<Holding>, QueryError> {
+        let w = self.world(at, known_at);
+        let (resources, named) = w.relevant(subject);
+        let mut rows: BTreeMap<Resource, Vec<HeldRight>> = BTreeMap::new();
+        for r in &resources {
+            let mut held = Vec::new();
+            let mut except = Vec::new();
+            for y in &named {
+                let v = w.decide(subject, r, &Want::Named(y.clone()));
+                match v.route {
+                    Some(route) => held.push(HeldRight {
+                        right: y.clone(),
+                        except: vec![],
+                        route,
+                        because: v.because,
+                    }),
+                    None => except.push(y.clone()),
+                }
+            }
+            let v = w.decide(subject, r, &Want::Unnamed);
+            if let Some(route) = v.route {
+                held.push(HeldRight {
+                    right: Want::Unnamed.to_right(),
+                    except,
+                    route,
+                    because: v.because,
+                });
+            }
+            rows.insert(r.clone(), held);
+        }
+        let keep: Vec<Resource> = rows
+            .keys()
+            .filter(|r| rows.iter().any(|(a, held)| a.covers(r) && !held.is_empty()))
+            .cloned()
+            .collect();
+        Ok(keep
+            .into_iter()
+            .map(|r| {
+                let rights = rows.remove(&r).unwrap_or_default();
+                Holding {
+                    resource: r,
+                    rights,
+                }
+            })
+            .collect())
+    }
+
+    /// `exposure`: every path by which data of `resource` reaches `subject`.
+    pub fn exposure(
+        &self,
+        subject: &Subject,
+        resource: &Resource,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<ExposurePath>, QueryError> {
+        let w = self.world(at, known_at);
+        let mut paths = Vec::new();
+        for c in w.counting() {
+            if let Event::Grant {
+                subject: x0,
+                resource: gr,
+                rights,
+                until,
+                ..
+            } = c.body
+            {
+                if !gr.covers(resource) || !w.live(*until) {
+                    continue;
+                }
+                let mut rs = RightSet::of(Some(rights));
+                for v in w.counting() {
+                    if let Event::Revoke {
+                        subject: vs,
+                        resource: vr,
+                        rights: vrights,
+                        permanent: false,
+                        ..
+                    } = v.body
+                    {
+                        if vs == x0 && vr.covers(resource) && (v.eff, v.seq) > (c.eff, c.seq) {
+                            rs = rs.minus(&RightSet::of(vrights.as_ref()));
+                        }
+                    }
+                }
+                if rs.is_empty() {
+                    continue;
+                }
+                let first = ExposureStep {
+                    seq: c.seq,
+                    kind: StepKind::Grant,
+                    subject: x0.clone(),
+                };
+                w.walk(subject, resource, vec![first], rs, &mut paths);
+            }
+        }
+        for p in &mut paths {
+            let mut banned = BTreeSet::new();
+            for step in &p.steps {
+                for b in w.counting() {
+                    if let Event::Revoke {
+                        subject: bs,
+                        resource: br,
+                        rights: brights,
+                        permanent: true,
+                        ..
+                    } = b.body
+                    {
+                        if bs == &step.subject
+                            && br.covers(resource)
+                            && !RightSet::of(brights.as_ref())
+                                .intersect(&p.rights)
+                                .is_empty()
+                        {
+                            banned.insert(b.seq);
+                        }
+                    }
+                }
+            }
+            p.banned = banned.into_iter().collect();
+        }
+        sort_paths(&mut paths);
+        Ok(paths)
+    }
+
+    /// `history`: the events about a subject or resource that count at `at`
+    /// and `known_at`, ordered by `(effective_at, seq)`, with their signers.
+    pub fn history(
+        &self,
+        of: &HistoryOf,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<HistoryItem>, QueryError> {
+        let w = self.world(at, known_at);
+        let mut signers: BTreeMap<PublicKey, AuthorityName> = BTreeMap::new();
+        for e in &w.visible {
+            match e.body() {
+                Event::Genesis { authority, key, .. } => {
+                    signers.insert(*key, authority.clone());
+                }
+                Event::AuthorityAdd { name, key, .. } => {
+                    signers.insert(*key, name.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut items = Vec::new();
+        for e in &w.visible {
+            let Some(eff) = e.body().effective_at() else {
+                continue;
+            };
+            if eff > at {
+                continue;
+            }
+            let touches = match of {
+                HistoryOf::Subject(s) => e.body().subjects().contains(&s),
+                HistoryOf::Resource(r) => e.body().resource().is_some_and(|er| er.overlaps(r)),
+            };
+            if !touches {
+                continue;
+            }
+            let signer = signers
+                .get(e.signer())
+                .cloned()
+                .ok_or(QueryError::UnknownSigner { seq: e.seq() })?;
+            items.push(HistoryItem {
+                seq: e.seq(),
+                recorded_at: e.recorded_at(),
+                effective_at: eff,
+                kind: e.body().kind(),
+                summary: e.body().summary(),
+                signer,
+            });
+        }
+        items.sort_by_key(|i| (i.effective_at, i.seq));
+        Ok(items)
+    }
+
+    /// `changes`: every change of effective access at an instant in `[from, to)`,
+    /// as known at `known_at`.
+    pub fn changes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<Change>, QueryError> {
+        if from >= to {
+            return Err(QueryError::EmptyPeriod { from, to });
+        }
+        let all = self.world(Timestamp::MAX, known_at);
+        let mut instants = BTreeSet::new();
+        for e in &all.visible {
+            if let Some(eff) = e.body().effective_at() {
+                if from <= eff && eff < to {
+                    instants.insert(eff);
+                }
+            }
+            if let Event::Grant { until: Some(u), .. } = e.body() {
+                if from <= *u && *u < to {
+                    instants.insert(*u);
+                }
+            }
+        }
+        let subjects = all.all_subjects();
+        let mut out = Vec::new();
+        for t in instants {
+            let before = self.world(
+                Timestamp::from_micros(t.as_micros().saturating_sub(1)),
+                known_at,
+            );
+            let after = self.world(t, known_at);
+            for s in &subjects {
+                let closure = all.static_closure(s);
+                let (resources, named) = all.relevant(s);
+                let mut wants: Vec<Want> = named.iter().cloned().map(Want::Named).collect();
+                wants.push(Want::Unnamed);
+                for r in &resources {
+                    for y in &wants {
+                        let a = before.decide(s, r, y).allowed();
+                        let b = after.decide(s, r, y).allowed();
+                        if a == b {
+                            continue;
+                        }
+                        let mut events = Vec::new();
+                        for e in &all.visible {
+                            let body = e.body();
+                            let at_t = body.effective_at() == Some(t)
+                                || matches!(body, Event::Grant { until: Some(u), .. } if *u == t);
+                            let relevant = match body {
+                                Event::Grant { resource, .. } | Event::Revoke { resource, .. } => {
+                                    resource.covers(r)
+                                }
+                                Event::Join { .. } | Event::Leave { .. } => true,
+                                _ => false,
+                            };
+                            let concerns = body.subjects().iter().any(|x| closure.contains(*x));
+                            if at_t && relevant && concerns {
+                                events.push(e.seq());
+                            }
+                        }
+                        out.push(Change {
+                            at: t,
+                            subject: s.clone(),
+                            resource: r.clone(),
+                            right: y.to_right(),
+                            gained: b,
+                            events,
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.at, &a.subject, &a.resource, &a.right).cmp(&(
+                b.at,
+                &b.subject,
+                &b.resource,
+                &b.right,
+            ))
+        });
+        Ok(out)
+    }
+}
+
+impl<'a> World<'a> {
+    /// Rule 1: the events that count.
+    fn counting(&self) -> impl Iterator<Item = Counted<'a>> + '_ {
+        self.visible.iter().filter_map(move |e| {
+            let eff = e.body().effective_at()?;
+            (eff <= self.at).then_some(Counted {
+                seq: e.seq(),
+                eff,
+                body: e.body(),
+            })
+        })
+    }
+
+    /// Every subject named by a visible event, sorted.
+    fn all_subjects(&self) -> BTreeSet<Subject> {
+        self.visible
+            .iter()
+            .flat_map(|e| e.body().subjects())
+            .cloned()
+            .collect()
+    }
+
+    /// Rule 3: live at `T`.
+    fn live(&self, until: Option<Timestamp>) -> bool {
+        match until {
+            None => true,
+            Some(u) => self.at < u,
+        }
+    }
+
+    /// Rule 2: the counting grants to `x` that cover `(r, want)`, as `(effective_at, seq, until)`.
+    fn grants(
+        &self,
+        x: &Subject,
+        r: &Resource,
+        want: &Want,
+    ) -> Vec<(Timestamp, u64, Option<Timestamp>)> {
+        self.counting()
+            .filter_map(|c| match c.body {
+                Event::Grant {
+                    subject,
+                    resource,
+                    rights,
+                    until,
+                    ..
+                } if subject == x && resource.covers(r) && want.granted_by(rights) => {
+                    Some((c.eff, c.seq, *until))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Rule 2: the counting revokes of `x` (permanent or not) that cover `(r, want)`.
+    fn revokes(
+        &self,
+        x: &Subject,
+        r: &Resource,
+        want: &Want,
+        permanent: bool,
+    ) -> Vec<(Timestamp, u64)> {
+        self.counting()
+            .filter_map(|c| match c.body {
+                Event::Revoke {
+                    subject,
+                    resource,
+                    rights,
+                    permanent: p,
+                    ..
+                } if subject == x
+                    && *p == permanent
+                    && resource.covers(r)
+                    && want.withdrawn_by(rights.as_ref()) =>
+                {
+                    Some((c.eff, c.seq))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Rule 4: the grant that gives `x` direct access, if any: the latest live
+    /// covering grant with no covering non-permanent revoke ordered after it.
+    fn direct_grant(&self, x: &Subject, r: &Resource, want: &Want) -> Option<u64> {
+        let revokes = self.revokes(x, r, want, false);
+        self.grants(x, r, want)
+            .into_iter()
+            .filter(|&(_, _, until)| self.live(until))
+            .filter(|&(eff, seq, _)| !revokes.iter().any(|&v| v > (eff, seq)))
+            .max_by_key(|&(eff, seq, _)| (eff, seq))
+            .map(|(_, seq, _)| seq)
+    }
+
+    fn has_live_grant(&self, x: &Subject, r: &Resource, want: &Want) -> bool {
+        self.grants(x, r, want)
+            .into_iter()
+            .any(|(_, _, until)| self.live(until))
+    }
+
+    fn last_revoke(&self, x: &Subject, r: &Resource, want: &Want) -> Option<u64> {
+        self.revokes(x, r, want, false)
+            .into_iter()
+            .max()
+            .map(|(_, seq)| seq)
+    }
+
+    /// Rule 6: the first (by order) counting ban of `x` covering `(r, want)`.
+    fn first_ban(&self, x: &Subject, r: &Resource, want: &Want) -> Option<u64> {
+        self.revokes(x, r, want, true)
+            .into_iter()
+            .min()
+            .map(|(_, seq)| seq)
+    }
+
+    /// Rule 5: the join that makes `m` a direct member of `g`, if it is one:
+    /// the latest counting join with no counting leave ordered after it.
+    fn membership(&self, m: &Subject, g: &Subject) -> Option<u64> {
+        let leaves: Vec<(Timestamp, u64)> = self
+            .counting()
+            .filter(|c| matches!(c.body, Event::Leave { member, group, .. } if member == m && group == g))
+            .map(|c| (c.eff, c.seq))
+            .collect();
+        self.counting()
+            .filter(|c| matches!(c.body, Event::Join { member, group, .. } if member == m && group == g))
+            .map(|c| (c.eff, c.seq))
+            .filter(|j| !leaves.iter().any(|l| l > j))
+            .max()
+            .map(|(_, seq)| seq)
+    }
+
+    /// The groups `m` is a direct member of at `T`, sorted by name, with the join.
+    fn direct_groups(&self, m: &Subject) -> Vec<(Subject, u64)> {
+        let named: BTreeSet<&Subject> = self
+            .counting()
+            .filter_map(|c| match c.body {
+                Event::Join { member, group, .. } if member == m => Some(group),
+                _ => None,
+            })
+            .collect();
+        named
+            .into_iter()
+            .filter_map(|g| self.membership(m, g).map(|j| (g.clone(), j)))
+            .collect()
+    }
+
+    /// Rule 5: every membership path `[(G1, join1), ..., (Gk, joink)]` from `s`
+    /// upwards at `T` (k ≥ 1), visiting no subject twice.
+    fn up_paths(&self, s: &Subject) -> Vec<Path> {
+        let mut out = Vec::new();
+        let mut stack: Vec<Path> = vec![vec![]];
+        while let Some(p) = stack.pop() {
+            let last = p.last().map(|(g, _)| g).unwrap_or(s);
+            for (g, j) in self.direct_groups(last) {
+                if &g == s || p.iter().any(|(x, _)| x == &g) {
+                    continue;
+                }
+                let mut q = p.clone();
+                q.push((g, j));
+                out.push(q.clone());
+                stack.push(q);
+            }
+        }
+        out
+    }
+
+    /// Rules 4 to 8: the decision for `(s, r, want)`.
+    fn decide(&self, s: &Subject, r: &Resource, want: &Want) -> Verdict {
+        if let Some(b) = self.first_ban(s, r, want) {
+            return Verdict {
+                route: None,
+                because: vec![b],
+                banned_by: Some(b),
+            };
+        }
+        if let Some(g) = self.direct_grant(s, r, want) {
+            return Verdict {
+                route: Some(Route::Direct),
+                because: vec![g],
+                banned_by: None,
+            };
+        }
+        let paths = self.up_paths(s);
+        let open: Vec<&Path> = paths
+            .iter()
+            .filter(|p| p.iter().all(|(g, _)| self.first_ban(g, r, want).is_none()))
+            .filter(|p| {
+                p.last()
+                    .is_some_and(|(g, _)| self.direct_grant(g, r, want).is_some())
+            })
+            .collect();
+        let best = open.into_iter().min_by(|a, b| {
+            let ka = (
+                &a[a.len() - 1].0,
+                a.len(),
+                a.iter().map(|(g, _)| g).collect::<Vec<_>>(),
+            );
+            let kb = (
+                &b[b.len() - 1].0,
+                b.len(),
+                b.iter().map(|(g, _)| g).collect::<Vec<_>>(),
+            );
+            ka.cmp(&kb)
+        });
+        if let Some(p) = best {
+            let g = &p[p.len() - 1].0;
+            let grant = self
+                .direct_grant(g, r, want)
+                .unwrap_or_else(|| unreachable!("filtered above"));
+            let mut because = vec![grant];
+            because.extend(p.iter().map(|(_, j)| *j));
+            return Verdict {
+                route: Some(Route::Group(g.clone())),
+                because,
+                banned_by: None,
+            };
+        }
+        let mut members: BTreeSet<&Subject> = paths.iter().flatten().map(|(g, _)| g).collect();
+        members.insert(s);
+        let mut because = BTreeSet::new();
+        for x in members {
+            if self.has_live_grant(x, r, want) && self.direct_grant(x, r, want).is_none() {
+                because.extend(self.last_revoke(x, r, want));
+            }
+            if x != s {
+                because.extend(self.first_ban(x, r, want));
+            }
+        }
+        Verdict {
+            route: None,
+            because: because.into_iter().collect(),
+            banned_by: None,
+        }
+    }
+
+    /// `{s}` and every group reachable from `s` through visible joins, whatever
+    /// their effective time.
+    fn static_closure(&self, s: &Subject) -> BTreeSet<Subject> {
+        let mut seen = BTreeSet::from([s.clone()]);
+        let mut stack = vec![s.clone()];
+        while let Some(x) = stack.pop() {
+            for e in &self.visible {
+                if let Event::Join { member, group, .. } = e.body() {
+                    if member == &x && seen.insert(group.clone()) {
+                        stack.push(group.clone());
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    /// The resources and named rights of the visible grants and revokes of
+    /// `s` and its static closure.
+    fn relevant(&self, s: &Subject) -> (BTreeSet<Resource>, BTreeSet<Right>) {
+        let closure = self.static_closure(s);
+        let mut resources = BTreeSet::new();
+        let mut named = BTreeSet::new();
+        for e in &self.visible {
+            let (subject, resource, rights) = match e.body() {
+                Event::Grant {
+                    subject,
+                    resource,
+                    rights,
+                    ..
+                } => (subject, resource, Some(rights)),
+                Event::Revoke {
+                    subject,
+                    resource,
+                    rights,
+                    ..
+                } => (subject, resource, rights.as_ref()),
+                _ => continue,
+            };
+            if closure.contains(subject) {
+                resources.insert(resource.clone());
+                named.extend(
+                    rights
+                        .into_iter()
+                        .flat_map(|r| r.iter())
+                        .filter(|x| !x.is_wildcard())
+                        .cloned(),
+                );
+            }
+        }
+        (resources, named)
+    }
+
+    /// Exposure: extends `steps` (ending at some subject that holds `rights`
+    /// of `r`) along memberships and shares, recording the paths that reach `s`.
+    fn walk(
+        &self,
+        s: &Subject,
+        r: &Resource,
+        steps: Vec<ExposureStep>,
+        rights: RightSet,
+        out: &mut Vec<ExposurePath>,
+    ) {
+        let node = &steps[steps.len() - 1].subject;
+        if node == s {
+            out.push(ExposurePath {
+                kind: path_kind(&steps),
+                steps,
+                rights,
+                banned: vec![],
+            });
+            return;
+        }
+        if steps.len() > MAX_EXPOSURE_STEPS {
+            return;
+        }
+        let on_path = |x: &Subject| steps.iter().any(|st| &st.subject == x);
+        let mut edges: Vec<(ExposureStep, RightSet)> = Vec::new();
+        let members: BTreeSet<&Subject> = self
+            .counting()
+            .filter_map(|c| match c.body {
+                Event::Join { member, group, .. } if group == node => Some(member),
+                _ => None,
+            })
+            .collect();
+        for m in members {
+            if let Some(j) = self.membership(m, node) {
+                edges.push((
+                    ExposureStep {
+                        seq: j,
+                        kind: StepKind::Join,
+                        subject: m.clone(),
+                    },
+                    RightSet::all(),
+                ));
+            }
+        }
+        for c in self.counting() {
+            if let Event::Share {
+                from,
+                to,
+                resource,
+                rights: hr,
+                until,
+                ..
+            } = c.body
+            {
+                if from != node || !resource.covers(r) || !self.live(*until) {
+                    continue;
+                }
+                let mut hs = RightSet::of(Some(hr));
+                for u in self.counting() {
+                    if let Event::Unshare {
+                        from: uf,
+                        to: ut,
+                        resource: ur,
+                        rights: urights,
+                        ..
+                    } = u.body
+                    {
+                        if uf == from && ut == to && ur.covers(r) && (u.eff, u.seq) > (c.eff, c.seq)
+                        {
+                            hs = hs.minus(&RightSet::of(urights.as_ref()));
+                        }
+                    }
+                }
+                edges.push((
+                    ExposureStep {
+                        seq: c.seq,
+                        kind: StepKind::Share,
+                        subject: to.clone(),
+                    },
+                    hs,
+                ));
+            }
+        }
+        for (step, er) in edges {
+            if on_path(&step.subject) {
+                continue;
+            }
+            let next = rights.intersect(&er);
+            if next.is_empty() {
+                continue;
+            }
+            let mut st = steps.clone();
+            st.push(step);
+            self.walk(s, r, st, next, out);
+        }
+    }
+}
