@@ -59,9 +59,17 @@ pub fn run(out: &Path) -> Result<u8, Failure> {
     println!("Try next:");
     println!("  access-ledger --ledger {l} log");
     println!("  access-ledger --ledger {l} show 12");
-    println!("  access-ledger --ledger {l} verify");
-    println!("  access-ledger --ledger {l} authority list");
+    println!(
+        "  access-ledger --ledger {l} check agency:ice cpd/clear/arrests read --at 2019-07-20"
+    );
+    println!("      (denied, banned by seq 12; try --at 2019-07-01, and --known-at 2019-07-11)");
+    println!("  access-ledger --ledger {l} who-can cpd/clear read --at 2019-07-20");
+    println!("  access-ledger --ledger {l} exposure agency:ice cpd/clear --at 2019-07-20");
+    println!("      (the FBI's sharing agreement still reaches ICE: flagged)");
+    println!("  access-ledger --ledger {l} changes --from 2019-07-01 --to 2019-08-01");
     println!("  access-ledger --ledger {l} grant agency:ice cpd/clear/arrests --rights read --key {k}/test-only-cpd-records-clerk.key");
     println!("      (refused: a permanent revocation cannot be granted back)");
+    println!("  access-ledger --ledger {l} checkpoint --key {k}/test-only-city-log-signer.key > checkpoint.txt");
+    println!("  access-ledger --ledger {l} prove commitment 12");
     Ok(exit::OK)
 }

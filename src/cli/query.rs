@@ -218,16 +218,15 @@ pub fn exposure(
                     p.banned
                 )
             };
-            println!(
-                "  path {} ({:?}), rights {}{flag}",
-                i + 1,
-                p.kind,
-                serde_json::to_string(&p.rights).expect("right sets serialise")
-            );
+            let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            let kind = name(json!(p.kind));
+            let rights = serde_json::to_string(&p.rights).expect("right sets serialise");
+            println!("  path {} ({kind}), rights {rights}{flag}", i + 1);
             for step in &p.steps {
+                let step_kind = name(json!(step.kind));
                 println!(
-                    "    seq {:>6}  {:?} -> {}",
-                    step.seq, step.kind, step.subject
+                    "    seq {:>6}  {step_kind:<6} -> {}",
+                    step.seq, step.subject
                 );
             }
         }
