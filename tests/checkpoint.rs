@@ -353,3 +353,56 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_history_rewritten_after_a_checkpoint_fails_verify() {
+    use access_ledger::{
+        Entry, Event, Fixture, Ledger, NewEntry, Resource, Rights, Subject, Text, Timestamp,
+    };
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let f = Fixture::load();
+    let mut l = f.build(&path).unwrap();
+    let clerk = f.key("test-only-cpd-records-clerk");
+    let grant = |s: &str| Event::Grant {
+        subject: Subject::new(s).unwrap(),
+        resource: Resource::new("cpd/clear").unwrap(),
+        rights: Rights::parse_list("read").unwrap(),
+        basis: Text::new("basis", "").unwrap(),
+        effective_at: Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
+        until: None,
+    };
+    l.append(
+        clerk,
+        vec![NewEntry {
+            event: grant("agency:dea"),
+            recorded_at: None,
+        }],
+    )
+    .unwrap();
+    l.checkpoint(f.key("test-only-city-log-signer")).unwrap();
+    // The operator, holding the clerk's key, re-signs entry 13 differently and
+    // rebuilds every derived index: the chain alone is consistent again...
+    let e12 = l.entry(12).unwrap().unwrap();
+    let forged = Entry::sign(
+        13,
+        *e12.hash(),
+        Timestamp::now(),
+        grant("agency:ice-proxy"),
+        clerk,
+        l.state().ledger_id(),
+    );
+    l.store()
+        .dangerous_overwrite_entry(13, forged.bytes())
+        .unwrap();
+    drop(l);
+    let mut l = Ledger::open(&path, Duration::from_secs(1)).unwrap();
+    l.reindex(|_, _| {}).unwrap();
+    // ...but not with the checkpoint the ledger signed before.
+    let err = l.verify(|_, _| {}).unwrap_err().to_string();
+    assert!(
+        err.contains("stored checkpoint of tree size 14 does not match the entries"),
+        "{err}"
+    );
+}
