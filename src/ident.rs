@@ -48,7 +48,7 @@ pub enum IdentError {
     #[error("invalid group {0:?}: expected group:name")]
     Group(String),
     /// A resource is not `/`-separated `[a-z0-9._-]+` segments.
-    #[error("invalid resource {0:?}: expected /-separated lowercase segments [a-z0-9._-] (e.g. cpd/clear/arrests), at most {MAX_RESOURCE_DEPTH} deep")]
+    #[error("invalid resource {0:?}: expected /-separated lowercase segments [a-z0-9._-], none of them . or .. (e.g. cpd/clear/arrests), at most {MAX_RESOURCE_DEPTH} deep")]
     Resource(String),
     /// A right is not `[a-z0-9_-]+` or `*`.
     #[error("invalid right {0:?}: expected lowercase [a-z0-9_-] or *")]
@@ -183,7 +183,7 @@ string_newtype!(
     |s| {
         let ok = s.len() <= MAX_IDENT_LEN
             && s.split('/').count() <= MAX_RESOURCE_DEPTH
-            && s.split('/').all(is_token);
+            && s.split('/').all(|seg| is_token(seg) && seg != "." && seg != "..");
         if ok { Ok(()) } else { Err(IdentError::Resource(s.to_owned())) }
     }
 );

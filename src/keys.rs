@@ -59,8 +59,8 @@ pub enum KeyError {
     /// The key file names no authority (`# name:` line).
     #[error("key file {0} has no `# name:` line naming its authority")]
     NoName(PathBuf),
-    /// A public key is not a valid, non-weak ed25519 point.
-    #[error("invalid public key: not a valid ed25519 point, or a weak (small-order) one")]
+    /// A public key is not a valid, non-weak ed25519 point in its canonical encoding.
+    #[error("invalid public key: not a valid ed25519 point in canonical form, or a weak (small-order) one")]
     BadPublicKey,
     /// A verifier key is not of the form `name+hexkeyid+base64key`.
     #[error("invalid verifier key {0:?}: expected name+hexkeyid+base64key (as printed by `access-ledger keygen`)")]
@@ -115,6 +115,13 @@ impl Ord for PublicKey {
 impl PublicKey {
     /// Checks the bytes and wraps them.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, KeyError> {
+        // y must be below p = 2^255 - 19: otherwise the same point has a
+        // second encoding, and one key two byte strings.
+        let y_at_least_p =
+            bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed;
+        if y_at_least_p {
+            return Err(KeyError::BadPublicKey);
+        }
         let point = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
         if point.is_weak() {
             return Err(KeyError::BadPublicKey);
@@ -232,7 +239,7 @@ impl VerifierKey {
     /// Parses `name+hexkeyid+base64(0x01 || key)`, checking the key id.
     pub fn parse(s: &str) -> Result<Self, KeyError> {
         let s = s.trim();
-        let bad = || KeyError::BadVerifierKey(s.to_owned());
+        let bad = || KeyError::BadVerifierKey(quotable(s));
         // As in Go's sumdb/note: the key itself is base64 and may contain `+`.
         let mut parts = s.splitn(3, '+');
         let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
@@ -249,9 +256,20 @@ impl VerifierKey {
         let key = PublicKey::from_bytes(k)?;
         let vk = VerifierKey { name, key };
         if vk.key_id()[..] != id[..] {
-            return Err(KeyError::KeyIdMismatch(s.to_owned()));
+            return Err(KeyError::KeyIdMismatch(quotable(s)));
         }
         Ok(vk)
+    }
+}
+
+/// What an error may quote of a rejected key argument: a verifier key is one
+/// short line, so anything else (such as a private key file pasted by
+/// mistake) is described, never shown.
+fn quotable(s: &str) -> String {
+    if s.len() > 200 || s.contains('\n') || s.contains("PRIVATE KEY") {
+        format!("<{} bytes of text, not shown>", s.len())
+    } else {
+        s.to_owned()
     }
 }
 

@@ -136,14 +136,17 @@ impl Ledger {
             authority: key.name().clone(),
             key: key.public(),
         };
-        match ledger.append(
-            key,
-            vec![NewEntry {
-                event: genesis,
-                recorded_at: Some(at),
-            }],
-        ) {
-            Ok(_) => Ok(ledger),
+        match ledger
+            .append(
+                key,
+                vec![NewEntry {
+                    event: genesis,
+                    recorded_at: Some(at),
+                }],
+            )
+            .and_then(|_| ledger.store.finish_create().map_err(LedgerError::from))
+        {
+            Ok(()) => Ok(ledger),
             Err(e) => {
                 ledger.store.discard_new();
                 Err(e)

@@ -36,7 +36,9 @@ pub use entry::{
 };
 pub use event::{Event, Roles};
 pub use ident::{AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text};
-pub use json::{entry_to_json, event_from_json, event_to_json, parse_public_key, JsonError};
+pub use json::{
+    entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,
+};
 pub use keys::{note_key_id, KeyError, PublicKey, SecretKey, VerifierKey};
 pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};
 pub use merkle::{

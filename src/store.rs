@@ -19,19 +19,30 @@
 //! atomic sled batch and flushes it to disk before returning. A caller MUST NOT
 //! report an append as done before `commit` returned `Ok`.
 //!
-//! Concurrency: sled takes an exclusive lock on the directory, readers
-//! included. [`Store::open`] retries for a bounded time and then fails with
-//! [`StoreError::InUse`]; it never opens a ledger twice.
+//! sled's own flush ends in `sync_file_range`, which flushes neither the
+//! drive's write cache nor the file's metadata, so `commit` also fsyncs the
+//! data file (sled issue #1452).
+//!
+//! Concurrency: a store holds an exclusive lock on the marker file while it is
+//! open, readers included (sled also locks its data file). [`Store::open`]
+//! retries for a bounded time and then fails with [`StoreError::InUse`]; it
+//! never opens a ledger twice, and never touches sled's files without the lock.
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use fs2::FileExt;
 
 use crate::merkle::{NodeSink, NodeSource, TreeHash};
 
 /// The file that marks a directory as a ledger.
 pub const MARKER_FILE: &str = "ACCESS-LEDGER";
+/// The marker while `init` is under way; renamed to [`MARKER_FILE`] once the
+/// genesis entry is durable.
+const MARKER_NEW: &str = "ACCESS-LEDGER.new";
 const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger ledger. Do not edit; use the access-ledger command.\n";
 
 /// Prefix of entry keys.
@@ -56,6 +67,9 @@ pub enum StoreError {
     /// The directory is not a ledger.
     #[error("{0} is not a ledger directory (no {MARKER_FILE} file)")]
     NotALedger(PathBuf),
+    /// An `init` that was interrupted before its genesis entry was durable.
+    #[error("{0} holds an interrupted init, not a ledger; remove it and run init again")]
+    InterruptedInit(PathBuf),
     /// `init` on a directory that has files in it.
     #[error("{0} exists and is not empty; init needs a new or empty directory")]
     NotEmpty(PathBuf),
@@ -92,6 +106,11 @@ pub enum StoreError {
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
+    /// sled's data file, fsynced after every commit.
+    data: fs::File,
+    /// The lock on the marker file. Declared after `db`, so sled has shut
+    /// down before another process can get the lock.
+    _lock: fs::File,
 }
 
 /// The sled key of entry `seq`.
@@ -102,7 +121,10 @@ pub fn entry_key(seq: u64) -> [u8; 9] {
 }
 
 impl Store {
-    /// Creates a new, empty ledger store in `dir` (which must not exist, or be empty).
+    /// Creates a new, empty ledger store in `dir` (which must not exist, or be
+    /// empty). The directory is not a ledger until [`Store::finish_create`]:
+    /// an init interrupted before that leaves a directory that `open` refuses
+    /// as an interrupted init.
     pub fn create(dir: &Path) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: dir.to_owned(),
@@ -115,9 +137,43 @@ impl Store {
             }
         }
         fs::create_dir_all(dir).map_err(io)?;
-        let store = Self::open_sled(dir, Duration::ZERO)?;
-        fs::write(dir.join(MARKER_FILE), MARKER_TEXT).map_err(io)?;
+        // Created exclusively and locked at once: of two racing inits, one
+        // gets NotEmpty or InUse.
+        let new_marker = dir.join(MARKER_NEW);
+        let mut marker = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&new_marker)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => StoreError::NotEmpty(dir.to_owned()),
+                _ => io(e),
+            })?;
+        if marker.try_lock_exclusive().is_err() {
+            return Err(StoreError::InUse(dir.to_owned()));
+        }
+        marker.write_all(MARKER_TEXT.as_bytes()).map_err(io)?;
+        marker.sync_all().map_err(io)?;
+        let store = Self::open_locked(dir, marker, Duration::ZERO)?;
+        // Another init may have finished between the check above and our
+        // lock; never write a second genesis over its ledger.
+        if dir.join(MARKER_FILE).exists() || store.entry_count()? > 0 {
+            drop(store);
+            let _ = fs::remove_file(&new_marker);
+            return Err(StoreError::NotEmpty(dir.to_owned()));
+        }
+        sync_dir(dir).map_err(io)?;
         Ok(store)
+    }
+
+    /// Makes a store from [`Store::create`] a ledger. Call it once the
+    /// genesis entry is durable.
+    pub fn finish_create(&self) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        fs::rename(self.path.join(MARKER_NEW), self.path.join(MARKER_FILE)).map_err(io)?;
+        sync_dir(&self.path).map_err(io)
     }
 
     /// Removes a directory made by a failed [`Store::create`] (best effort).
@@ -132,34 +188,61 @@ impl Store {
         if !dir.is_dir() {
             return Err(StoreError::Missing(dir.to_owned()));
         }
-        if !dir.join(MARKER_FILE).is_file() {
-            return Err(StoreError::NotALedger(dir.to_owned()));
+        let marker = dir.join(MARKER_FILE);
+        if !marker.is_file() {
+            return Err(match fs::File::open(dir.join(MARKER_NEW)) {
+                Ok(f) if f.try_lock_exclusive().is_err() => StoreError::InUse(dir.to_owned()),
+                Ok(_) => StoreError::InterruptedInit(dir.to_owned()),
+                Err(_) => StoreError::NotALedger(dir.to_owned()),
+            });
         }
-        Self::open_sled(dir, wait)
+        let io = |source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        let lock = fs::File::open(&marker).map_err(io)?;
+        let start = Instant::now();
+        while let Err(e) = lock.try_lock_exclusive() {
+            if e.raw_os_error() != fs2::lock_contended_error().raw_os_error() {
+                return Err(io(e));
+            }
+            if start.elapsed() >= wait {
+                return Err(StoreError::InUse(dir.to_owned()));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Self::open_locked(dir, lock, wait)
     }
 
-    fn open_sled(dir: &Path, wait: Duration) -> Result<Store, StoreError> {
+    /// Opens sled in `dir`, whose marker file `lock` holds locked.
+    fn open_locked(dir: &Path, lock: fs::File, wait: Duration) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        remove_unfinished_snapshots(dir).map_err(io)?;
+        let db = Self::open_sled(dir, wait)?;
+        let data = fs::File::open(dir.join("db")).map_err(io)?;
+        Ok(Store {
+            db,
+            path: dir.to_owned(),
+            data,
+            _lock: lock,
+        })
+    }
+
+    fn open_sled(dir: &Path, wait: Duration) -> Result<sled::Db, StoreError> {
         let start = Instant::now();
         loop {
             match sled::Config::new().path(dir).open() {
-                Ok(db) => {
-                    return Ok(Store {
-                        db,
-                        path: dir.to_owned(),
-                    })
-                }
+                Ok(db) => return Ok(db),
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                     if start.elapsed() >= wait {
                         return Err(StoreError::InUse(dir.to_owned()));
                     }
                     std::thread::sleep(Duration::from_millis(25));
                 }
-                Err(source) => {
-                    return Err(StoreError::Sled {
-                        path: dir.to_owned(),
-                        source,
-                    })
-                }
+                Err(source) => return Err(sled_error(dir, source)),
             }
         }
     }
@@ -170,10 +253,7 @@ impl Store {
     }
 
     fn sled_err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled {
-            path: self.path.clone(),
-            source,
-        }
+        sled_error(&self.path, source)
     }
 
     /// A damaged-store error naming `what`.
@@ -271,7 +351,15 @@ impl Store {
         }
         self.db.apply_batch(batch).map_err(|e| self.sled_err(e))?;
         self.db.flush().map_err(|e| self.sled_err(e))?;
-        Ok(())
+        self.sync()
+    }
+
+    /// fsyncs the data file: sled's flush leaves the drive's cache unflushed.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.data.sync_data().map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Deletes every derived key (state snapshot, tree nodes, indexes), in
@@ -292,7 +380,7 @@ impl Store {
             }
         }
         self.db.flush().map_err(|e| self.sled_err(e))?;
-        Ok(())
+        self.sync()
     }
 
     /// Overwrites the stored bytes of entry `seq`, bypassing every check.
@@ -307,6 +395,59 @@ impl Store {
         self.db.flush().map_err(|e| self.sled_err(e))?;
         Ok(())
     }
+}
+
+/// A sled error about the ledger in `dir`; I/O errors as plain I/O errors, so
+/// that the message reads "No space left on device (os error 28)".
+fn sled_error(dir: &Path, source: sled::Error) -> StoreError {
+    match source {
+        sled::Error::Io(source) => StoreError::Io {
+            path: dir.to_owned(),
+            source: os_error(source),
+        },
+        source => StoreError::Sled {
+            path: dir.to_owned(),
+            source,
+        },
+    }
+}
+
+/// sled keeps an I/O error it saw as `Os { code: 28, kind: .., message: .. }`
+/// text; recover the OS error so that it prints as one.
+fn os_error(e: std::io::Error) -> std::io::Error {
+    let code = e
+        .to_string()
+        .strip_prefix("Os { code: ")
+        .and_then(|r| r.split(',').next())
+        .and_then(|c| c.parse().ok());
+    match (e.raw_os_error(), code) {
+        (None, Some(code)) => std::io::Error::from_raw_os_error(code),
+        _ => e,
+    }
+}
+
+/// sled writes a snapshot to `snap.<lsn>.generating`, fsyncs it and renames
+/// it to `snap.<lsn>`. A crash or a full disk can leave the first behind, cut
+/// short, and sled 0.34 then takes it for the newest snapshot and refuses to
+/// open ("Read corrupted data", sled issue #1527). Such a file is never the
+/// committed snapshot (sled rebuilds from the previous one and its log), so it
+/// is removed. Called only with the ledger's lock held, so it is never another
+/// process's snapshot in progress.
+fn remove_unfinished_snapshots(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs a directory, so that the files just made in it survive a power cut.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
 }
 
 /// Writes waiting to be committed, readable through an overlay: [`Pending::get`]

@@ -22,7 +22,10 @@ fn group() -> impl Strategy<Value = Subject> {
 }
 
 fn resource() -> impl Strategy<Value = Resource> {
-    prop::collection::vec(token(), 1..5).prop_map(|v| Resource::new(v.join("/")).unwrap())
+    let segment = token().prop_filter("`.` and `..` are not resource segments", |t| {
+        t != "." && t != ".."
+    });
+    prop::collection::vec(segment, 1..5).prop_map(|v| Resource::new(v.join("/")).unwrap())
 }
 
 fn rights() -> impl Strategy<Value = Rights> {

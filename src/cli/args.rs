@@ -32,13 +32,23 @@ pub struct Cli {
     )]
     pub ledger: PathBuf,
 
-    /// Seconds to wait for another process to release the ledger.
-    #[arg(long, global = true, default_value_t = 3.0, value_name = "SECONDS")]
+    /// Seconds to wait for another process to release the ledger (0 to 3600).
+    #[arg(long, global = true, default_value_t = 3.0, value_name = "SECONDS", value_parser = seconds)]
     pub wait: f64,
 
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// A number of seconds from 0 to 3600 (not NaN, not infinite).
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number of seconds from 0 to 3600, got {s:?}"
+        )),
+    }
 }
 
 /// Every command.
@@ -473,7 +483,10 @@ pub enum AuthorityCommand {
         /// The new authority's name.
         name: String,
         /// Its public key: the verifier key printed by keygen, or base64.
-        #[arg(long, value_name = "KEY")]
+        // Hyphen values are taken, so that a PEM block pasted here by mistake
+        // reaches the key parser (which refuses it without quoting it)
+        // rather than clap's "unexpected argument" error (which quotes it).
+        #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
         public_key: String,
         /// Comma-separated roles: admin, writer, checkpoint.
         #[arg(long)]

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use access_ledger::{event_from_json, LedgerError, NewEntry};
+use access_ledger::{event_from_json, json_line, LedgerError, NewEntry};
 
 use super::{exit, read_key, write::report, Context, Failure};
 
@@ -26,8 +26,8 @@ pub fn run(ctx: &Context, file: &Path, key: &Path) -> Result<u8, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Failure::usage(format!("{name} line {}: not valid JSON: {e}", i + 1)))?;
+        let v =
+            json_line(line).map_err(|e| Failure::usage(format!("{name} line {}: {e}", i + 1)))?;
         match event_from_json(&v, &zone)
             .map_err(|e| Failure::usage(format!("{name} line {}: {e}", i + 1)))?
         {
