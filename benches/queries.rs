@@ -61,10 +61,12 @@ fn dir_size(p: &Path) -> u64 {
 }
 
 /// The ledger of `n` entries, built now if no finished one is there.
-fn ledger(n: u64) -> PathBuf {
-    let base = std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"));
+fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
+    let base = base.map(Path::to_owned).unwrap_or_else(|| {
+        std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"))
+    });
     std::fs::create_dir_all(&base).expect("create the bench directory");
     let dir = base.join(format!("synth-{n}"));
     // v2: ledgers with the state snapshot and Merkle nodes (a v1 ledger lacks them).
@@ -173,8 +175,8 @@ fn percentiles(name: &str, mut d: Vec<Duration>) {
     );
 }
 
-fn bench_size(c: &mut Criterion, n: u64) {
-    let dir = ledger(n);
+fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
+    let dir = ledger(n, base);
     let store = Store::open(&dir, Duration::from_secs(5)).expect("open the synthetic ledger");
     let q = Queries::new(&store);
     let now = Timestamp::MAX;
@@ -283,11 +285,14 @@ fn queries(c: &mut Criterion) {
     let benching = std::env::args().any(|a| a == "--bench");
     let default = if benching { "100000,1000000" } else { "3000" };
     let sizes = std::env::var("ACCESS_LEDGER_BENCH_SIZES").unwrap_or_else(|_| default.into());
+    // The smoke test builds its small ledger afresh, so it exercises the
+    // generator as it is now rather than a cached ledger from an older one.
+    let scratch = (!benching).then(|| tempfile::tempdir().expect("a temporary directory"));
     for n in sizes
         .split(',')
         .filter_map(|s| s.trim().parse::<u64>().ok())
     {
-        bench_size(c, n);
+        bench_size(c, n, scratch.as_ref().map(|d| d.path()));
     }
 }
 

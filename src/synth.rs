@@ -470,6 +470,8 @@ pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, StoreError> {
     }
     pending.put(STATE_KEY.to_vec(), encode_derived(&state));
     store.commit(pending)?;
+    // Only now is the directory a ledger (an interrupted build is not one).
+    store.finish_create()?;
     report.entries = state.len();
     Ok(report)
 }
