@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::chain::{ChainError, ChainedEntry, LedgerState};
+use crate::chain::{ChainError, ChainedEntry, LedgerState, Violation};
 use crate::checkpoint::{Checkpoint, Note, SignedCheckpoint};
 use crate::encoding;
 use crate::entry::Entry;
@@ -277,33 +277,14 @@ impl Ledger {
     /// bans. Streams the entries; calls `progress(done, total)` now and then.
     pub fn verify(&self, mut progress: impl FnMut(u64, u64)) -> Result<VerifyReport, LedgerError> {
         let total = self.store.entry_count()?;
-        let mut state = LedgerState::new();
         // Allow a little clock skew between the writer and this verifier.
         let now = Timestamp::from_micros(Timestamp::now().as_micros().saturating_add(300_000_000));
-        for r in self.store.entries(0) {
-            let (seq, bytes) = r?;
-            let entry = Entry::decode(&bytes).map_err(|e| {
-                LedgerError::Corrupt(ChainError {
-                    seq,
-                    violation: crate::chain::Violation::Encoding(e),
-                })
-            })?;
-            if seq != state.len() {
-                return Err(LedgerError::Corrupt(ChainError {
-                    seq: state.len(),
-                    violation: crate::chain::Violation::SeqMismatch {
-                        expected: state.len(),
-                        found: seq,
-                    },
-                }));
+        let state = self.replay(Some(now), |e, _| {
+            if e.seq() % 4096 == 0 {
+                progress(e.seq(), total);
             }
-            state
-                .admit(entry, Some(now))
-                .map_err(LedgerError::Corrupt)?;
-            if seq % 4096 == 0 {
-                progress(seq, total);
-            }
-        }
+            Ok(())
+        })?;
         progress(total, total);
         if state.is_empty() {
             return Err(LedgerError::Store(
@@ -341,30 +322,51 @@ impl Ledger {
         })
     }
 
+    /// Replays every stored entry through the rules from an empty state (the
+    /// checks of [`LedgerState::admit`], with `now` bounding `recorded_at`) and
+    /// hands each admitted entry and the state after it to `each`. Streams:
+    /// holds one entry at a time. The first entry that does not decode, is
+    /// stored out of place, or breaks a rule ends the replay as
+    /// [`LedgerError::Corrupt`] naming its seq.
+    fn replay(
+        &self,
+        now: Option<Timestamp>,
+        mut each: impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,
+    ) -> Result<LedgerState, LedgerError> {
+        let mut state = LedgerState::new();
+        for r in self.store.entries(0) {
+            let (seq, bytes) = r?;
+            let corrupt = |seq, violation| LedgerError::Corrupt(ChainError { seq, violation });
+            let entry = Entry::decode(&bytes).map_err(|e| corrupt(seq, Violation::Encoding(e)))?;
+            if seq != state.len() {
+                let violation = Violation::SeqMismatch {
+                    expected: state.len(),
+                    found: seq,
+                };
+                return Err(corrupt(state.len(), violation));
+            }
+            let chained = state.admit(entry, now).map_err(LedgerError::Corrupt)?;
+            each(&chained, &state)?;
+        }
+        Ok(state)
+    }
+
     /// Deletes every derived value and rebuilds it from the entries alone,
     /// checking every entry on the way (a damaged log is not reindexed).
     pub fn reindex(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<(), LedgerError> {
         let total = self.store.entry_count()?;
         self.store.clear_derived()?;
-        let mut state = LedgerState::new();
         let mut p = self.store.pending();
-        for r in self.store.entries(0) {
-            let (seq, bytes) = r?;
-            let entry = Entry::decode(&bytes).map_err(|e| {
-                LedgerError::Corrupt(ChainError {
-                    seq,
-                    violation: crate::chain::Violation::Encoding(e),
-                })
-            })?;
-            let chained = state.admit(entry, None).map_err(LedgerError::Corrupt)?;
-            derive(&mut p, &chained)?;
-            if (seq + 1) % REBUILD_CHUNK == 0 {
-                p.put(store::STATE_KEY.to_vec(), encoding::encode_derived(&state));
+        let state = self.replay(None, |e, state| {
+            derive(&mut p, e)?;
+            if (e.seq() + 1) % REBUILD_CHUNK == 0 {
+                p.put(store::STATE_KEY.to_vec(), encoding::encode_derived(state));
                 self.store
                     .commit(std::mem::replace(&mut p, self.store.pending()))?;
-                progress(seq + 1, total);
+                progress(e.seq() + 1, total);
             }
-        }
+            Ok(())
+        })?;
         p.put(store::STATE_KEY.to_vec(), encoding::encode_derived(&state));
         self.store.commit(p)?;
         progress(total, total);
@@ -508,7 +510,7 @@ impl Ledger {
         if cp.size() > self.len() || &self.root(cp.size())? != cp.root() {
             return Err(LedgerError::Corrupt(ChainError {
                 seq: cp.size().min(self.len()),
-                violation: crate::chain::Violation::CheckpointMismatch { size: cp.size() },
+                violation: Violation::CheckpointMismatch { size: cp.size() },
             }));
         }
         Ok(signed)
