@@ -224,6 +224,19 @@ fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
     );
     percentiles(&format!("who-can/{n} (random past date)"), times);
 
+    // The physical floor under every query: one random point read of the
+    // store (an entry by seq), on the same warm store.
+    let mut rng = Rng(4);
+    let mut reads = Vec::with_capacity(20_000);
+    for _ in 0..20_000 {
+        let seq = rng.below(n);
+        let t = Instant::now();
+        let b = store.entry_bytes(seq).unwrap();
+        reads.push(t.elapsed());
+        assert!(b.is_some());
+    }
+    percentiles(&format!("limit/sled-point-read/{n}"), reads);
+
     // Proofs at the full tree size, as `prove inclusion` / `prove consistency` make them.
     let mut rng = Rng(3);
     let mut inc = Vec::with_capacity(20_000);
