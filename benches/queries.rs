@@ -20,27 +20,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use access_ledger::synth::{self, SynthSpec};
+use access_ledger::synth::{self, Rng, SynthSpec};
 use access_ledger::{
     ConsistencyProof, Entry, Event, InclusionProof, Queries, Resource, Right, Store, Subject,
     Timestamp,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn dir_size(p: &Path) -> u64 {
     let mut total = 0;
