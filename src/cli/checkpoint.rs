@@ -10,7 +10,18 @@ pub fn sign(ctx: &Context, key: &Path) -> Result<u8, Failure> {
     let key = read_key(key)?;
     let mut ledger = ctx.open()?;
     let cp = ledger.checkpoint(&key)?;
-    print!("{cp}");
+    // One write, so a reader sees the whole note or none of it. A closed
+    // pipe is no error: the checkpoint is stored either way.
+    let note = cp.to_string();
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), note.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(Failure::new(
+                exit::UNAVAILABLE,
+                format!("cannot write the checkpoint: {e}"),
+            ));
+        }
+        _ => {}
+    }
     eprintln!(
         "stored checkpoint of tree size {}; verifier key: {}",
         cp.checkpoint().size(),
