@@ -1,4 +1,24 @@
 //! access-ledger: a tamper-evident ledger of who may access which public database.
+//!
+//! Every grant, revocation, group membership and data-sharing agreement is an
+//! [`Event`], signed by an authority into an [`Entry`] that is chained by hash
+//! to the one before it. The layers, bottom up:
+//!
+//! - **Vocabulary**: `ident` (subjects, resources, rights: checked on
+//!   construction), `time` (instants and the ledger's time zone), `event`
+//!   (the bodies), `keys` (ed25519 keys, key files, note verifier keys).
+//! - **Format**: `encoding` (the one canonical bincode encoding), `entry`
+//!   (signing and hashing; docs/FORMAT.md).
+//! - **Rules**: `chain` ([`LedgerState::admit`], the single judge of an
+//!   entry, for append and verify alike).
+//! - **Storage**: `store` (the only module that touches sled), `ledger`
+//!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints).
+//! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `checkpoint` (C2SP
+//!   signed notes and cosignatures), `witness` (docs/TRANSPARENCY.md).
+//! - **Queries**: `projection` (the reference replay of docs/SEMANTICS.md) and
+//!   `query` (the sled indexes that answer the same, fast).
+//! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
+//!   2019 fixture), `synth` (synthetic ledgers for benchmarks).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -35,7 +55,10 @@ pub use entry::{
     BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT,
 };
 pub use event::{Event, Roles};
-pub use ident::{AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text};
+pub use ident::{
+    AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text, MAX_IDENT_LEN,
+    MAX_NAME_LEN, MAX_ORIGIN_LEN, MAX_RESOURCE_DEPTH, MAX_RIGHTS, MAX_RIGHT_LEN, MAX_TEXT_LEN,
+};
 pub use json::{
     entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,
 };
@@ -52,7 +75,6 @@ pub use projection::{
     Holding, PathKind, Projection, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
 };
 pub use query::{rebuild_check, IndexReport, Queries, QueryError};
-pub use store::MARKER_FILE;
-pub use store::{Pending, Store, StoreError};
+pub use store::{Pending, Store, StoreError, MARKER_FILE};
 pub use time::{TimeError, Timestamp, Zone};
 pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};
