@@ -250,6 +250,36 @@ pub fn read_key(path: &Path) -> Result<SecretKey, Failure> {
     SecretKey::read(path).map_err(Failure::from)
 }
 
+/// Reads a whole file, or says which one could not be read.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::new(
+            exit::UNAVAILABLE,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Reads a whole text file.
+pub fn read_text(path: &Path) -> Result<String, Failure> {
+    String::from_utf8(read_file(path)?)
+        .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", path.display())))
+}
+
+/// Reads a proof file in its JSON form or its text form (`text_form` parses that).
+pub fn read_proof<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text_form: impl Fn(&str) -> Result<T, access_ledger::ProofError>,
+) -> Result<T, Failure> {
+    let text = read_text(path)?;
+    let parsed = if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    } else {
+        text_form(&text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| Failure::usage(format!("{}: not a proof: {e}", path.display())))
+}
+
 /// Parses a time argument named `what` in the ledger's zone.
 pub fn parse_time(what: &str, s: &str, zone: &Zone) -> Result<Timestamp, Failure> {
     Timestamp::parse(s, zone).map_err(|e| Failure::usage(format!("{what}: {e}")))

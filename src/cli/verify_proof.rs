@@ -6,21 +6,7 @@ use access_ledger::{ConsistencyProof, Entry, InclusionProof, SignedCheckpoint, V
 use serde_json::json;
 
 use super::args::VerifyProofCommand;
-use super::{exit, print_json, Failure};
-
-fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| {
-        Failure::new(
-            exit::UNAVAILABLE,
-            format!("cannot read {}: {e}", path.display()),
-        )
-    })
-}
-
-fn read_text(path: &Path) -> Result<String, Failure> {
-    String::from_utf8(read(path)?)
-        .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", path.display())))
-}
+use super::{exit, print_json, read_file, read_proof, read_text, Failure};
 
 fn fail(what: impl std::fmt::Display) -> Failure {
     Failure::new(exit::VERIFY, format!("proof does not verify: {what}"))
@@ -29,20 +15,6 @@ fn fail(what: impl std::fmt::Display) -> Failure {
 fn open_checkpoint(path: &Path, key: &VerifierKey) -> Result<SignedCheckpoint, Failure> {
     SignedCheckpoint::open(&read_text(path)?, key)
         .map_err(|e| fail(format!("checkpoint {}: {e}", path.display())))
-}
-
-/// A proof file in JSON or in the text form.
-fn parse_proof<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    text_form: impl Fn(&str) -> Result<T, access_ledger::ProofError>,
-) -> Result<T, Failure> {
-    let text = read_text(path)?;
-    let parsed = if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| e.to_string())
-    } else {
-        text_form(&text).map_err(|e| e.to_string())
-    };
-    parsed.map_err(|e| Failure::usage(format!("{}: not a proof: {e}", path.display())))
 }
 
 pub fn run(cmd: VerifyProofCommand) -> Result<u8, Failure> {
@@ -56,7 +28,7 @@ pub fn run(cmd: VerifyProofCommand) -> Result<u8, Failure> {
         } => {
             let key = VerifierKey::parse(&ledger_key)?;
             let cp = open_checkpoint(&checkpoint, &key)?;
-            let p: InclusionProof = parse_proof(&proof, InclusionProof::parse_text)?;
+            let p: InclusionProof = read_proof(&proof, InclusionProof::parse_text)?;
             let c = cp.checkpoint();
             if p.tree_size() != c.size() || p.root_hash() != c.root() {
                 return Err(fail(format!(
@@ -70,7 +42,7 @@ pub fn run(cmd: VerifyProofCommand) -> Result<u8, Failure> {
             p.verify().map_err(fail)?;
             let mut summary = None;
             if let Some(path) = entry {
-                let bytes = read(&path)?;
+                let bytes = read_file(&path)?;
                 p.verify_data(&bytes)
                     .map_err(|e| fail(format!("entry {}: {e}", path.display())))?;
                 let e = Entry::decode(&bytes)
@@ -119,7 +91,7 @@ pub fn run(cmd: VerifyProofCommand) -> Result<u8, Failure> {
                     n.origin()
                 )));
             }
-            let p: ConsistencyProof = parse_proof(&proof, ConsistencyProof::parse_text)?;
+            let p: ConsistencyProof = read_proof(&proof, ConsistencyProof::parse_text)?;
             if (p.old_size(), p.old_root(), p.new_size(), p.new_root())
                 != (o.size(), o.root(), n.size(), n.root())
             {

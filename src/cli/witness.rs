@@ -5,7 +5,7 @@ use std::path::Path;
 use access_ledger::{ConsistencyProof, CosignerKey, VerifierKey, Witness, WitnessError};
 use serde_json::json;
 
-use super::{exit, print_json, read_key, Failure};
+use super::{exit, print_json, read_key, read_proof, read_text, Failure};
 
 pub fn run(
     state: &Path,
@@ -17,29 +17,10 @@ pub fn run(
 ) -> Result<u8, Failure> {
     let ledger_key = VerifierKey::parse(ledger_key)?;
     let key = read_key(key)?;
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| {
-            Failure::new(
-                exit::UNAVAILABLE,
-                format!("cannot read {}: {e}", p.display()),
-            )
-        })
-    };
-    let note = read(checkpoint)?;
-    let proof = match proof {
-        None => None,
-        Some(p) => {
-            let text = read(p)?;
-            let parsed = if text.trim_start().starts_with('{') {
-                serde_json::from_str::<ConsistencyProof>(&text).map_err(|e| e.to_string())
-            } else {
-                ConsistencyProof::parse_text(&text).map_err(|e| e.to_string())
-            };
-            Some(parsed.map_err(|e| {
-                Failure::usage(format!("{}: not a consistency proof: {e}", p.display()))
-            })?)
-        }
-    };
+    let note = read_text(checkpoint)?;
+    let proof = proof
+        .map(|p| read_proof(p, ConsistencyProof::parse_text))
+        .transpose()?;
     let mut w = Witness::open(state).map_err(witness_failure)?;
     let first = w.latest().is_none();
     let now = std::time::SystemTime::now()
