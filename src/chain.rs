@@ -325,7 +325,7 @@ impl LedgerState {
                 seq: self.next_seq,
                 violation: Violation::BadSignature,
             })?;
-        self.admit_signed(signed, now)
+        self.admit_linked(signed, now)
     }
 
     /// [`LedgerState::admit`] for an entry whose signature was already
@@ -335,9 +335,18 @@ impl LedgerState {
         signed: SignedEntry,
         now: Option<Timestamp>,
     ) -> Result<ChainedEntry, ChainError> {
+        self.check_link(&signed)?;
+        self.admit_linked(signed, now)
+    }
+
+    /// The checks after the link and the signature: time, signer, body.
+    fn admit_linked(
+        &mut self,
+        signed: SignedEntry,
+        now: Option<Timestamp>,
+    ) -> Result<ChainedEntry, ChainError> {
         let seq = self.next_seq;
         let fail = |violation| ChainError { seq, violation };
-        self.check_link(&signed)?;
         if signed.recorded_at() < self.last_recorded_at {
             return Err(fail(Violation::TimeWentBackwards {
                 recorded_at: signed.recorded_at(),

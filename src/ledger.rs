@@ -217,16 +217,8 @@ impl Ledger {
         key: &SecretKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<ChainedEntry>, LedgerError> {
-        if !self.state.is_empty() {
-            match self.state.authority_of(&key.public()) {
-                Some(_) => {}
-                None => {
-                    return Err(LedgerError::NotAnAuthority {
-                        name: key.name().clone(),
-                        key: key.verifier().to_string(),
-                    })
-                }
-            }
+        if !self.state.is_empty() && self.state.authority_of(&key.public()).is_none() {
+            return Err(not_an_authority(key));
         }
         let now = Timestamp::now();
         let mut state = self.state.clone();
@@ -432,10 +424,7 @@ impl Ledger {
             .state
             .authority_of(&key.public())
             .cloned()
-            .ok_or_else(|| LedgerError::NotAnAuthority {
-                name: key.name().clone(),
-                key: key.verifier().to_string(),
-            })?;
+            .ok_or_else(|| not_an_authority(key))?;
         let a = &self.state.authorities()[&name];
         if a.retired_seq.is_some() || !a.roles.contains(Roles::CHECKPOINT) {
             return Err(LedgerError::NotCheckpointSigner(name));
@@ -514,6 +503,13 @@ impl Ledger {
             }));
         }
         Ok(signed)
+    }
+}
+
+fn not_an_authority(key: &SecretKey) -> LedgerError {
+    LedgerError::NotAnAuthority {
+        name: key.name().clone(),
+        key: key.verifier().to_string(),
     }
 }
 
