@@ -20,11 +20,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use access_ledger::synth::{self, Rng, SynthSpec};
-use access_ledger::{
-    ConsistencyProof, Entry, Event, InclusionProof, Queries, Resource, Right, Store, Subject,
-    Timestamp,
-};
+use access_ledger::internal::{self as synth, Rng, SynthSpec};
+use access_ledger::{Event, Ledger, Resource, Right, Subject, Timestamp};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn dir_size(p: &Path) -> u64 {
@@ -95,10 +92,10 @@ struct Sample {
 /// on its resource or a descendant, at a date after it took effect (so many
 /// are allowed); a quarter about a random member of a group; the rest
 /// random. Dates lie between the first and last entries.
-fn samples(store: &Store, n: u64, count: usize, seed: u64) -> Vec<Sample> {
+fn samples(ledger: &Ledger, n: u64, count: usize, seed: u64) -> Vec<Sample> {
     let spec = SynthSpec::with_events(n);
     let mut rng = Rng(seed);
-    let entry = |seq: u64| Entry::decode(&store.entry_bytes(seq).unwrap().unwrap()).unwrap();
+    let entry = |seq: u64| ledger.entry(seq).unwrap().unwrap();
     let first = entry(0).recorded_at().as_micros();
     let last = entry(n - 1).recorded_at().as_micros();
     let rights = ["read", "export", "write", "audit"];
@@ -162,10 +159,10 @@ fn percentiles(name: &str, mut d: Vec<Duration>) {
 
 fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
     let dir = ledger(n, base);
-    let store = Store::open(&dir, Duration::from_secs(5)).expect("open the synthetic ledger");
-    let q = Queries::new(&store);
+    let ledger = Ledger::open(&dir, Duration::from_secs(5)).expect("open the synthetic ledger");
+    let q = ledger.queries();
     let now = Timestamp::MAX;
-    let checks = samples(&store, n, 20_000, 1);
+    let checks = samples(&ledger, n, 20_000, 1);
     // Warm the cache as a long-running process would be.
     for s in &checks {
         q.check(&s.subject, &s.resource, &s.right, s.at, now)
@@ -195,7 +192,7 @@ fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
         times,
     );
 
-    let who = samples(&store, n, 500, 2);
+    let who = samples(&ledger, n, 500, 2);
     let mut times = Vec::with_capacity(who.len());
     let mut rows = 0;
     for s in &who {
@@ -210,13 +207,13 @@ fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
     percentiles(&format!("who-can/{n} (random past date)"), times);
 
     // The physical floor under every query: one random point read of the
-    // store (an entry by seq), on the same warm store.
+    // store (an entry by seq, decoded), on the same warm store.
     let mut rng = Rng(4);
     let mut reads = Vec::with_capacity(20_000);
     for _ in 0..20_000 {
         let seq = rng.below(n);
         let t = Instant::now();
-        let b = store.entry_bytes(seq).unwrap();
+        let b = ledger.entry(seq).unwrap();
         reads.push(t.elapsed());
         assert!(b.is_some());
     }
@@ -229,12 +226,12 @@ fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
     for _ in 0..20_000 {
         let seq = rng.below(n);
         let t = Instant::now();
-        let p = InclusionProof::prove(&store, seq, n).unwrap();
+        let p = ledger.prove_inclusion(seq, n).unwrap();
         inc.push(t.elapsed());
         assert!(p.verify().is_ok());
         let old = 1 + rng.below(n - 1);
         let t = Instant::now();
-        let p = ConsistencyProof::prove(&store, old, n).unwrap();
+        let p = ledger.prove_consistency(old, n).unwrap();
         cons.push(t.elapsed());
         assert!(p.verify().is_ok());
     }
@@ -264,14 +261,14 @@ fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
     g.bench_function("prove-inclusion", |b| {
         b.iter(|| {
             i += 7919;
-            InclusionProof::prove(&store, i % n, n).unwrap()
+            ledger.prove_inclusion(i % n, n).unwrap()
         })
     });
     let mut i = 0u64;
     g.bench_function("prove-consistency", |b| {
         b.iter(|| {
             i += 7919;
-            ConsistencyProof::prove(&store, 1 + i % (n - 1), n).unwrap()
+            ledger.prove_consistency(1 + i % (n - 1), n).unwrap()
         })
     });
     g.finish();

@@ -12,13 +12,14 @@ use std::time::Duration;
 use crate::chain::{ChainError, ChainedEntry, LedgerState, Violation};
 use crate::checkpoint::{Checkpoint, Note, SignedCheckpoint};
 use crate::encoding;
-use crate::entry::Entry;
+use crate::entry::{Entry, SignedEntry};
 use crate::event::Event;
 use crate::event::Roles;
 use crate::ident::AuthorityName;
 use crate::ident::{Origin, Text};
 use crate::keys::{SecretKey, VerifierKey};
 use crate::merkle::{self, ConsistencyProof, InclusionProof, ProveError, TreeHash};
+use crate::query::{rebuild_check, IndexReport, Queries};
 use crate::store::{self, Pending, Store, StoreError};
 use crate::time::{Timestamp, Zone};
 
@@ -190,9 +191,21 @@ impl Ledger {
         &self.state
     }
 
-    /// The store (read access for queries and proofs).
-    pub fn store(&self) -> &Store {
+    /// The store underneath, for the library's own modules and the
+    /// `internal` test API; the CLI never uses it.
+    pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Answers permission questions at any valid and knowledge time from
+    /// the indexes (docs/SEMANTICS.md).
+    pub fn queries(&self) -> Queries<'_> {
+        Queries::new(&self.store)
+    }
+
+    /// Compares the stored query indexes with a fresh replay of the entries.
+    pub fn check_indexes(&self) -> Result<IndexReport, LedgerError> {
+        Ok(rebuild_check(&self.store)?)
     }
 
     /// The ledger's time zone.
@@ -221,34 +234,24 @@ impl Ledger {
             return Err(not_an_authority(key));
         }
         let now = Timestamp::now();
-        let mut state = self.state.clone();
-        let mut p = self.store.pending();
+        let mut w = Writer::new(&self.store, self.state.clone());
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             // A clock behind the head would make recorded_at go backwards;
             // the rules refuse that, naming both times.
             let at = item.recorded_at.unwrap_or(now);
+            let st = w.state();
             let signed = Entry::sign(
-                state.len(),
-                *state.head_hash(),
+                st.len(),
+                *st.head_hash(),
                 at,
                 item.event,
                 key,
-                state.ledger_id(),
+                st.ledger_id(),
             );
-            let chained = state
-                .admit_signed(signed, Some(now))
-                .map_err(LedgerError::Refused)?;
-            p.put(
-                store::entry_key(chained.seq()).to_vec(),
-                chained.bytes().to_vec(),
-            );
-            derive(&mut p, &chained)?;
-            out.push(chained);
+            out.push(w.push_signed(signed, Some(now))?);
         }
-        p.put(store::STATE_KEY.to_vec(), encoding::encode_derived(&state));
-        self.store.commit(p)?;
-        self.state = state;
+        self.state = w.finish()?;
         Ok(out)
     }
 
@@ -348,33 +351,116 @@ impl Ledger {
     pub fn reindex(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<(), LedgerError> {
         let total = self.store.entry_count()?;
         self.store.clear_derived()?;
-        let mut p = self.store.pending();
+        let mut w = Writer::new(&self.store, LedgerState::new());
         let state = self.replay(None, |e, state| {
-            derive(&mut p, e)?;
-            if (e.seq() + 1) % REBUILD_CHUNK == 0 {
-                p.put(store::STATE_KEY.to_vec(), encoding::encode_derived(state));
-                self.store
-                    .commit(std::mem::replace(&mut p, self.store.pending()))?;
+            w.restage(e, state.clone())?;
+            if w.staged() == REBUILD_CHUNK {
+                w.commit()?;
                 progress(e.seq() + 1, total);
             }
             Ok(())
         })?;
-        p.put(store::STATE_KEY.to_vec(), encoding::encode_derived(&state));
-        self.store.commit(p)?;
+        debug_assert_eq!(w.state().len(), state.len());
+        self.state = w.finish()?;
         progress(total, total);
-        self.state = state;
         Ok(())
     }
 }
 
-/// Writes everything derived from one admitted entry (tree nodes, indexes).
-/// The caller MUST have admitted `e` as the next entry of the log that `p`
-/// extends, and writes the state snapshot itself.
-pub(crate) fn derive(p: &mut Pending<'_>, e: &ChainedEntry) -> Result<(), StoreError> {
-    // The entry's seq is the tree size before it: entries are the leaves in order.
-    merkle::append_leaf(p, e.seq(), TreeHash::leaf(e.bytes()))?;
-    crate::query::index_entry(p, e)?;
-    Ok(())
+/// The one batch writer: every byte that reaches the store on behalf of an
+/// entry goes through here, for append, import, reindex and the synthetic
+/// ledger builder alike.
+///
+/// A writer holds the rules state after the entries it has staged so far. Each
+/// entry is admitted by [`LedgerState::admit`] before anything of it is staged;
+/// [`Writer::commit`] then writes the staged entries, everything derived from
+/// them (tree nodes, indexes) and the state snapshot in one atomic, durable
+/// batch. A writer that is dropped without `commit` writes nothing.
+pub(crate) struct Writer<'s> {
+    store: &'s Store,
+    state: LedgerState,
+    pending: Pending<'s>,
+    staged: u64,
+}
+
+impl<'s> Writer<'s> {
+    /// A writer that extends the log whose rules state is `state`. The caller
+    /// MUST pass the state of the entries `store` holds (or, for reindex, of
+    /// the entries it has replayed so far).
+    pub(crate) fn new(store: &'s Store, state: LedgerState) -> Self {
+        Writer {
+            store,
+            state,
+            pending: store.pending(),
+            staged: 0,
+        }
+    }
+
+    /// The rules state after every staged entry.
+    pub(crate) fn state(&self) -> &LedgerState {
+        &self.state
+    }
+
+    /// Entries staged since the last commit.
+    pub(crate) fn staged(&self) -> u64 {
+        self.staged
+    }
+
+    /// Admits a just-signed entry as the next one and stages it with its
+    /// derived data. On refusal ([`LedgerError::Refused`]) nothing is staged
+    /// and the state is unchanged.
+    pub(crate) fn push_signed(
+        &mut self,
+        signed: SignedEntry,
+        now: Option<Timestamp>,
+    ) -> Result<ChainedEntry, LedgerError> {
+        let chained = self
+            .state
+            .admit_signed(signed, now)
+            .map_err(LedgerError::Refused)?;
+        self.stage(&chained, true)?;
+        Ok(chained)
+    }
+
+    /// Stages only the derived data of an entry the store already holds,
+    /// which the caller has just admitted, `state` being the state after it
+    /// (reindex).
+    fn restage(&mut self, chained: &ChainedEntry, state: LedgerState) -> Result<(), StoreError> {
+        self.state = state;
+        self.stage(chained, false)
+    }
+
+    fn stage(&mut self, e: &ChainedEntry, with_entry: bool) -> Result<(), StoreError> {
+        if with_entry {
+            self.pending
+                .put(store::entry_key(e.seq()).to_vec(), e.bytes().to_vec());
+        }
+        // The entry's seq is the tree size before it: entries are the leaves in order.
+        merkle::append_leaf(&mut self.pending, e.seq(), TreeHash::leaf(e.bytes()))?;
+        crate::query::index_entry(&mut self.pending, e)?;
+        self.staged += 1;
+        Ok(())
+    }
+
+    /// Writes everything staged, with the state snapshot, in one atomic and
+    /// durable batch. Only when this returns `Ok` may the staged entries be
+    /// reported as appended.
+    pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
+        let mut p = std::mem::replace(&mut self.pending, self.store.pending());
+        p.put(
+            store::STATE_KEY.to_vec(),
+            encoding::encode_derived(&self.state),
+        );
+        self.store.commit(p)?;
+        self.staged = 0;
+        Ok(())
+    }
+
+    /// Commits what is staged and returns the state it ends at.
+    pub(crate) fn finish(mut self) -> Result<LedgerState, StoreError> {
+        self.commit()?;
+        Ok(self.state)
+    }
 }
 
 /// Transparency: the Merkle tree over the entries, checkpoints and proofs.

@@ -36,8 +36,7 @@ mod merkle;
 mod projection;
 mod query;
 mod store;
-#[doc(hidden)]
-pub mod synth;
+mod synth;
 mod time;
 mod witness;
 
@@ -74,7 +73,21 @@ pub use projection::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
     Holding, PathKind, Projection, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
 };
-pub use query::{rebuild_check, IndexReport, Queries, QueryError};
-pub use store::{Pending, Store, StoreError, MARKER_FILE};
+pub use query::{IndexReport, Queries, QueryError};
+pub use store::{StoreError, MARKER_FILE};
 pub use time::{TimeError, Timestamp, Zone};
 pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};
+
+/// What tests, benchmarks and fuzzers need and users must not rely on: the
+/// synthetic-ledger builder and the tamper API. Not part of the stable
+/// interface; hidden from the docs.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::store::Tamper;
+    pub use crate::synth::{build, Rng, SynthReport, SynthSpec};
+
+    /// The tamper API over `ledger`'s store (see [`Tamper`]).
+    pub fn tamper(ledger: &crate::Ledger) -> Tamper<'_> {
+        Tamper(ledger.store())
+    }
+}

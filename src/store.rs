@@ -382,19 +382,6 @@ impl Store {
         self.db.flush().map_err(|e| self.sled_err(e))?;
         self.sync()
     }
-
-    /// Overwrites the stored bytes of entry `seq`, bypassing every check.
-    ///
-    /// Dangerous: this exists so that tamper tests can damage a ledger the way
-    /// an attacker with disk access would. Nothing in the product calls it.
-    #[doc(hidden)]
-    pub fn dangerous_overwrite_entry(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.db
-            .insert(entry_key(seq), bytes)
-            .map_err(|e| self.sled_err(e))?;
-        self.db.flush().map_err(|e| self.sled_err(e))?;
-        Ok(())
-    }
 }
 
 /// A sled error about the ledger in `dir`; I/O errors as plain I/O errors, so
@@ -541,4 +528,49 @@ pub fn checkpoint_key(size: u64, signer: &str) -> Vec<u8> {
     k.extend_from_slice(&size.to_be_bytes());
     k.extend_from_slice(signer.as_bytes());
     k
+}
+
+/// Damage to a ledger's store as an attacker with the ledger directory but no
+/// key would do it, addressed by meaning rather than by key bytes. This is the
+/// only code outside the store's own logic that knows the key layout, so a
+/// change of layout updates it in one place. Nothing in the product calls it.
+pub struct Tamper<'a>(pub(crate) &'a Store);
+
+impl Tamper<'_> {
+    /// Overwrites the stored bytes of entry `seq`, bypassing every check.
+    pub fn overwrite_entry(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let s = self.0;
+        s.db.insert(entry_key(seq), bytes)
+            .map_err(|e| s.sled_err(e))?;
+        s.db.flush().map_err(|e| s.sled_err(e))?;
+        Ok(())
+    }
+
+    /// How many entries the store holds, read from the entry keys themselves
+    /// (not from the rules state).
+    pub fn stored_entries(&self) -> Result<u64, StoreError> {
+        self.0.entry_count()
+    }
+
+    /// Replaces the value of the `nth` query index record (in key order) with
+    /// `value`. Returns false if there are not that many records.
+    pub fn alter_index_record(&self, nth: usize, value: &[u8]) -> Result<bool, StoreError> {
+        let s = self.0;
+        let Some(r) = s.scan_prefix(&[INDEX_PREFIX]).nth(nth) else {
+            return Ok(false);
+        };
+        let (k, _) = r?;
+        let mut p = s.pending();
+        p.put(k, value.to_vec());
+        s.commit(p)?;
+        Ok(true)
+    }
+
+    /// Inserts a query index record that no entry accounts for.
+    pub fn insert_stray_index_record(&self) -> Result<(), StoreError> {
+        let s = self.0;
+        let mut p = s.pending();
+        p.put(vec![INDEX_PREFIX, b'z', b'z', b'z'], Vec::new());
+        s.commit(p)
+    }
 }

@@ -30,17 +30,16 @@
 use std::path::Path;
 
 use crate::chain::LedgerState;
-use crate::encoding::encode_derived;
 use crate::entry::{Entry, EntryHash};
 use crate::event::{Event, Roles};
 use crate::ident::{AuthorityName, Origin, Resource, Right, Rights, Subject, Text};
 use crate::keys::SecretKey;
-use crate::ledger::derive;
-use crate::store::{entry_key, Store, StoreError, STATE_KEY};
+use crate::ledger::{LedgerError, Writer};
+use crate::store::Store;
 use crate::time::Timestamp;
 
 /// Entries per committed batch.
-pub const CHUNK: usize = 10_000;
+pub const CHUNK: u64 = 10_000;
 
 /// Fan-out of the resource tree, level by level (20 x 20 x 25 x 9: 100,420 resources).
 const FANOUT: [u64; 4] = [20, 20, 25, 9];
@@ -372,7 +371,7 @@ impl Gen {
 }
 
 /// Builds the synthetic ledger described by `spec` in `dir` (new or empty).
-pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, StoreError> {
+pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, LedgerError> {
     let store = Store::create(dir)?;
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&spec.seed.to_le_bytes());
@@ -394,18 +393,16 @@ pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, StoreError> {
         shares: Vec::new(),
         joins: Vec::new(),
     };
-    let mut state = LedgerState::new();
+    let mut w = Writer::new(&store, LedgerState::new());
     let mut report = SynthReport {
         entries: 0,
         refused: 0,
         last_recorded_at: SynthSpec::start(),
     };
-    let mut pending = store.pending();
-    let mut in_batch = 0;
     let tiers = gen.tiers();
     let mut setup_groups = tiers[1];
-    while state.len() < spec.events {
-        let seq = state.len();
+    while w.state().len() < spec.events {
+        let seq = w.state().len();
         let (body, key) = match seq {
             0 => (
                 Event::Genesis {
@@ -447,58 +444,29 @@ pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, StoreError> {
         };
         gen.now += 1_000_000 + gen.rng.below(299_000_000) as i64;
         let recorded_at = Timestamp::from_micros(gen.now);
+        let st = w.state();
         let ledger_id = if seq == 0 {
             EntryHash::ZERO
         } else {
-            *state.ledger_id()
+            *st.ledger_id()
         };
-        let signed = Entry::sign(seq, *state.head_hash(), recorded_at, body, key, &ledger_id);
-        let chained = match state.admit(signed.entry().clone(), None) {
-            Ok(c) => c,
-            Err(_) => {
+        let signed = Entry::sign(seq, *st.head_hash(), recorded_at, body, key, &ledger_id);
+        match w.push_signed(signed, None) {
+            Ok(_) => {}
+            Err(LedgerError::Refused(_)) => {
                 report.refused += 1;
                 continue;
             }
-        };
-        pending.put(entry_key(seq).to_vec(), chained.bytes().to_vec());
-        derive(&mut pending, &chained)?;
+            Err(e) => return Err(e),
+        }
         report.last_recorded_at = recorded_at;
-        in_batch += 1;
-        if in_batch == CHUNK {
-            pending.put(STATE_KEY.to_vec(), encode_derived(&state));
-            store.commit(pending)?;
-            pending = store.pending();
-            in_batch = 0;
+        if w.staged() == CHUNK {
+            w.commit()?;
         }
     }
-    pending.put(STATE_KEY.to_vec(), encode_derived(&state));
-    store.commit(pending)?;
+    let state = w.finish()?;
     // Only now is the directory a ledger (an interrupted build is not one).
     store.finish_create()?;
     report.entries = state.len();
     Ok(report)
-}
-
-/// Admits `entries` after `state` and writes them with their index records in
-/// one batch, as an append does. For tests and benchmarks that build ledgers
-/// by hand; refuses the whole batch on the first entry the rules refuse.
-pub fn append(
-    store: &Store,
-    state: &mut LedgerState,
-    entries: impl IntoIterator<Item = Entry>,
-) -> Result<Result<(), crate::chain::ChainError>, StoreError> {
-    let mut next = state.clone();
-    let mut pending = store.pending();
-    for e in entries {
-        let chained = match next.admit(e, None) {
-            Ok(c) => c,
-            Err(err) => return Ok(Err(err)),
-        };
-        pending.put(entry_key(chained.seq()).to_vec(), chained.bytes().to_vec());
-        derive(&mut pending, &chained)?;
-    }
-    pending.put(STATE_KEY.to_vec(), encode_derived(&next));
-    store.commit(pending)?;
-    *state = next;
-    Ok(Ok(()))
 }

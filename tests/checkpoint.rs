@@ -393,8 +393,8 @@ fn a_history_rewritten_after_a_checkpoint_fails_verify() {
         clerk,
         l.state().ledger_id(),
     );
-    l.store()
-        .dangerous_overwrite_entry(13, forged.bytes())
+    access_ledger::internal::tamper(&l)
+        .overwrite_entry(13, forged.bytes())
         .unwrap();
     drop(l);
     let mut l = Ledger::open(&path, Duration::from_secs(1)).unwrap();

@@ -410,7 +410,9 @@ fn in_one_process_readers_and_a_writer_share_a_ledger_safely() {
                     assert!(len >= last_len, "the log shrank from {last_len} to {len}");
                     last_len = len;
                     assert_eq!(
-                        ledger.store().entry_count().unwrap(),
+                        access_ledger::internal::tamper(&ledger)
+                            .stored_entries()
+                            .unwrap(),
                         len,
                         "store and state disagree"
                     );

@@ -11,7 +11,7 @@
 
 mod query_support;
 
-use access_ledger::{rebuild_check, HistoryOf};
+use access_ledger::HistoryOf;
 use proptest::prelude::*;
 use query_support::*;
 
@@ -219,7 +219,7 @@ proptest! {
         window in (-12i64..60, 1i64..30, -12i64..60),
     ) {
         let (log, _now) = build(&steps);
-        let report = rebuild_check(&log.store).unwrap();
+        let report = log.ledger.check_indexes().unwrap();
         prop_assert!(report.is_consistent(), "{report:?}");
         for &(at, known) in &times {
             // Scale the random offsets so that both times land before, among and after the events.

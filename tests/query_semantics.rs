@@ -7,8 +7,7 @@
 mod query_support;
 
 use access_ledger::{
-    rebuild_check, HistoryOf, PathKind, Projection, Queries, QueryError, RightSet, Route,
-    Timestamp, Zone,
+    HistoryOf, PathKind, Projection, QueryError, RightSet, Route, Timestamp, Zone,
 };
 use query_support::*;
 
@@ -137,8 +136,8 @@ fn rule_1_known_at_hides_entries_recorded_later() {
     );
     // Before genesis nothing is known.
     assert!(!log.check("agency:a", "r", "read", t(2), t(-2000)).allowed);
-    assert_eq!(Queries::new(&log.store).known_seq(t(-2000)).unwrap(), None);
-    assert_eq!(Queries::new(&log.store).known_seq(t(4)).unwrap(), Some(g));
+    assert_eq!(log.ledger.queries().known_seq(t(-2000)).unwrap(), None);
+    assert_eq!(log.ledger.queries().known_seq(t(4)).unwrap(), Some(g));
 }
 
 #[test]
@@ -263,7 +262,7 @@ fn the_wildcard_is_not_a_right_to_ask_about() {
     log.push(t(0), grant("agency:a", "r", "*", t(0), None));
     let (a, res, star) = (s("agency:a"), r("r"), right("*"));
     let naive = Projection::new(&log.entries);
-    let indexed = Queries::new(&log.store);
+    let indexed = log.ledger.queries();
     assert!(matches!(
         naive.check(&a, &res, &star, t(1), NOW),
         Err(QueryError::WildcardRight)
@@ -469,7 +468,7 @@ fn changes_reports_gains_losses_and_expiries() {
     // The period is half open, and needs from < to.
     assert_eq!(log.changes(t(1), t(5), NOW).len(), 2);
     assert!(matches!(
-        Queries::new(&log.store).changes(t(5), t(5), NOW),
+        log.ledger.queries().changes(t(5), t(5), NOW),
         Err(QueryError::EmptyPeriod { .. })
     ));
 }
@@ -479,15 +478,13 @@ fn rebuild_check_finds_missing_extra_and_altered_index_records() {
     let mut log = Log::new();
     log.push(t(0), grant("agency:a", "r", "read", t(0), None));
     log.push(t(0), join("agency:a", "group:g", t(0)));
-    let report = rebuild_check(&log.store).unwrap();
+    let report = log.ledger.check_indexes().unwrap();
     assert!(report.is_consistent(), "{report:?}");
     assert_eq!(report.entries, 4);
-    let (k, _) = log.store.scan_prefix(b"Xg").next().unwrap().unwrap();
-    let mut p = log.store.pending();
-    p.put(k, vec![9]);
-    p.put(b"Xzzz".to_vec(), vec![]);
-    log.store.commit(p).unwrap();
-    let report = rebuild_check(&log.store).unwrap();
+    let tamper = access_ledger::internal::tamper(&log.ledger);
+    assert!(tamper.alter_index_record(0, &[9]).unwrap());
+    tamper.insert_stray_index_record().unwrap();
+    let report = log.ledger.check_indexes().unwrap();
     assert_eq!((report.differing, report.extra, report.missing), (1, 1, 0));
     assert!(!report.is_consistent());
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use access_ledger::synth::{self, SynthSpec};
-use access_ledger::{rebuild_check, Ledger, MemoryTree};
+use access_ledger::internal::{self as synth, SynthSpec};
+use access_ledger::{Ledger, MemoryTree};
 
 #[test]
 fn a_synthetic_ledger_is_a_whole_ledger() {
@@ -16,7 +16,7 @@ fn a_synthetic_ledger_is_a_whole_ledger() {
     let ledger = Ledger::open(&path, Duration::from_secs(1)).unwrap();
     let v = ledger.verify(|_, _| {}).unwrap();
     assert_eq!(v.entries, 2_500);
-    assert!(rebuild_check(ledger.store()).unwrap().is_consistent());
+    assert!(ledger.check_indexes().unwrap().is_consistent());
     let mut tree = MemoryTree::new();
     for seq in 0..ledger.len() {
         tree.push(ledger.entry(seq).unwrap().unwrap().bytes());

@@ -29,9 +29,8 @@ fn verify_error(dir: &std::path::Path) -> Option<access_ledger::ChainError> {
 
 fn overwrite(dir: &std::path::Path, seq: u64, bytes: &[u8]) {
     let ledger = Ledger::open(&dir.join("ledger"), Duration::from_secs(1)).unwrap();
-    ledger
-        .store()
-        .dangerous_overwrite_entry(seq, bytes)
+    access_ledger::internal::tamper(&ledger)
+        .overwrite_entry(seq, bytes)
         .unwrap();
 }
 

@@ -3,10 +3,7 @@
 //! ledger knew it at a knowledge time (`--known-at`), with the seqs of the
 //! events that decide the answer.
 
-use access_ledger::{
-    rebuild_check, HistoryOf, Ledger, Queries, QueryError, Resource, Right, Route, Subject,
-    Timestamp,
-};
+use access_ledger::{HistoryOf, Ledger, QueryError, Resource, Right, Route, Subject, Timestamp};
 use serde_json::json;
 
 use super::args::{HistoryTarget, QueryArgs};
@@ -97,7 +94,7 @@ pub fn check(
     );
     let ledger = ctx.open()?;
     let t = times(&ledger, q)?;
-    let d = Queries::new(ledger.store()).check(&s, &r, &x, t.at, t.known_at)?;
+    let d = ledger.queries().check(&s, &r, &x, t.at, t.known_at)?;
     if q.json {
         print_json(&serde_json::to_value(&d).expect("decisions serialise"));
     } else if d.allowed {
@@ -119,7 +116,7 @@ pub fn who_can(ctx: &Context, resource: &str, right: &str, q: &QueryArgs) -> Res
     let (r, x) = (Resource::new(resource)?, Right::new(right)?);
     let ledger = ctx.open()?;
     let t = times(&ledger, q)?;
-    let rows = Queries::new(ledger.store()).who_can(&r, &x, t.at, t.known_at)?;
+    let rows = ledger.queries().who_can(&r, &x, t.at, t.known_at)?;
     if q.json {
         print_json(&serde_json::to_value(&rows).expect("rows serialise"));
     } else {
@@ -144,7 +141,7 @@ pub fn what_can(ctx: &Context, subject: &str, q: &QueryArgs) -> Result<u8, Failu
     let s = Subject::new(subject)?;
     let ledger = ctx.open()?;
     let t = times(&ledger, q)?;
-    let rows = Queries::new(ledger.store()).what_can(&s, t.at, t.known_at)?;
+    let rows = ledger.queries().what_can(&s, t.at, t.known_at)?;
     if q.json {
         print_json(&serde_json::to_value(&rows).expect("rows serialise"));
     } else {
@@ -194,7 +191,7 @@ pub fn exposure(
     let (s, r) = (Subject::new(subject)?, Resource::new(resource)?);
     let ledger = ctx.open()?;
     let t = times(&ledger, q)?;
-    let paths = Queries::new(ledger.store()).exposure(&s, &r, t.at, t.known_at)?;
+    let paths = ledger.queries().exposure(&s, &r, t.at, t.known_at)?;
     if q.json {
         print_json(&json!({
             "subject": s.as_str(),
@@ -246,7 +243,7 @@ pub fn history(ctx: &Context, target: &HistoryTarget, q: &QueryArgs) -> Result<u
     };
     let ledger = ctx.open()?;
     let t = times(&ledger, q)?;
-    let items = Queries::new(ledger.store()).history(&of, t.at, t.known_at)?;
+    let items = ledger.queries().history(&of, t.at, t.known_at)?;
     if q.json {
         print_json(&serde_json::to_value(&items).expect("items serialise"));
     } else {
@@ -287,7 +284,7 @@ pub fn changes(
         parse_time("--from", from, &zone)?,
         parse_time("--to", to, &zone)?,
     );
-    let rows = Queries::new(ledger.store()).changes(from, to, t.known_at)?;
+    let rows = ledger.queries().changes(from, to, t.known_at)?;
     if json {
         print_json(&serde_json::to_value(&rows).expect("rows serialise"));
     } else {
@@ -315,7 +312,7 @@ pub fn changes(
 
 pub fn rebuild(ctx: &Context, json: bool) -> Result<u8, Failure> {
     let ledger = ctx.open()?;
-    let report = rebuild_check(ledger.store())?;
+    let report = ledger.check_indexes()?;
     let ok = report.is_consistent();
     if json {
         print_json(&json!({

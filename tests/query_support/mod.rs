@@ -3,11 +3,10 @@
 //! insist that they agree.
 #![allow(dead_code)]
 
-use access_ledger::synth;
 use access_ledger::{
-    Access, AuthorityName, ChainError, Change, Decision, Entry, EntryHash, Event, ExposurePath,
-    HistoryItem, HistoryOf, Holding, LedgerState, Origin, Projection, Queries, Resource, Right,
-    Rights, Roles, SecretKey, Store, Subject, Text, Timestamp,
+    Access, AuthorityName, ChainError, Change, Decision, Entry, Event, ExposurePath, HistoryItem,
+    HistoryOf, Holding, Ledger, LedgerState, NewEntry, Origin, Projection, Queries, Resource,
+    Right, Rights, Roles, SecretKey, Subject, Text, Timestamp, Zone,
 };
 
 /// One hour, in microseconds: the time unit of the hand-made logs.
@@ -118,12 +117,11 @@ pub fn unshare(from: &str, to: &str, resource: &str, rs: Option<&str>, eff: Time
 /// A ledger in a temporary directory, built entry by entry.
 pub struct Log {
     _dir: tempfile::TempDir,
-    pub store: Store,
-    state: LedgerState,
+    pub ledger: Ledger,
     admin: SecretKey,
     writer: SecretKey,
     pub entries: Vec<Entry>,
-    queued: Vec<Entry>,
+    queued: Vec<NewEntry>,
     queued_state: LedgerState,
 }
 
@@ -132,34 +130,43 @@ impl Log {
     /// authority `writer` (seq 1) that signs everything after.
     pub fn new() -> Log {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(&dir.path().join("ledger")).unwrap();
         let admin = SecretKey::from_seed(AuthorityName::new("admin").unwrap(), &[1; 32]);
         let writer = SecretKey::from_seed(AuthorityName::new("writer").unwrap(), &[2; 32]);
-        let mut log = Log {
-            _dir: dir,
-            store,
-            state: LedgerState::new(),
-            admin,
-            writer,
-            entries: vec![],
-            queued: vec![],
-            queued_state: LedgerState::new(),
-        };
-        let genesis = Event::Genesis {
-            origin: Origin::new("test.example/query").unwrap(),
-            time_zone: text("America/Chicago"),
-            authority: log.admin.name().clone(),
-            key: log.admin.public(),
-        };
-        log.try_push(t(-1000), genesis).unwrap();
+        let mut ledger = Ledger::init(
+            &dir.path().join("ledger"),
+            Origin::new("test.example/query").unwrap(),
+            &Zone::new("America/Chicago").unwrap(),
+            &admin,
+            Some(t(-1000)),
+        )
+        .unwrap();
         let add = Event::AuthorityAdd {
-            name: log.writer.name().clone(),
-            key: log.writer.public(),
+            name: writer.name().clone(),
+            key: writer.public(),
             roles: Roles::WRITER,
         };
-        log.try_push(t(-1000), add).unwrap();
-        log.commit();
-        log
+        ledger
+            .append(
+                &admin,
+                vec![NewEntry {
+                    event: add,
+                    recorded_at: Some(t(-1000)),
+                }],
+            )
+            .unwrap();
+        let entries = (0..2)
+            .map(|seq| ledger.entry(seq).unwrap().unwrap())
+            .collect();
+        let queued_state = ledger.state().clone();
+        Log {
+            _dir: dir,
+            ledger,
+            admin,
+            writer,
+            entries,
+            queued: vec![],
+            queued_state,
+        }
     }
 
     /// Signs `body` as the next entry recorded at `recorded_at` and queues it
@@ -167,22 +174,19 @@ impl Log {
     /// (then nothing is queued).
     pub fn try_push(&mut self, recorded_at: Timestamp, body: Event) -> Result<u64, ChainError> {
         let seq = self.queued_state.len();
-        let key = if seq <= 1 { &self.admin } else { &self.writer };
-        let id = if seq == 0 {
-            EntryHash::ZERO
-        } else {
-            *self.queued_state.ledger_id()
-        };
         let e = Entry::sign(
             seq,
             *self.queued_state.head_hash(),
             recorded_at,
-            body,
-            key,
-            &id,
+            body.clone(),
+            &self.writer,
+            self.queued_state.ledger_id(),
         );
         self.queued_state.admit(e.entry().clone(), None)?;
-        self.queued.push(e.entry().clone());
+        self.queued.push(NewEntry {
+            event: body,
+            recorded_at: Some(recorded_at),
+        });
         Ok(seq)
     }
 
@@ -193,14 +197,20 @@ impl Log {
         seq
     }
 
-    /// Writes the queued entries and their index records in one batch.
+    /// Appends the queued entries through the ledger's write path in one batch.
     pub fn commit(&mut self) {
         let batch = std::mem::take(&mut self.queued);
-        self.entries.extend(batch.iter().cloned());
-        synth::append(&self.store, &mut self.state, batch)
-            .unwrap()
-            .unwrap();
-        assert_eq!(self.state.len(), self.queued_state.len());
+        if batch.is_empty() {
+            return;
+        }
+        let written = self.ledger.append(&self.writer, batch).unwrap();
+        self.entries
+            .extend(written.iter().map(|c| Entry::decode(c.bytes()).unwrap()));
+        assert_eq!(self.ledger.len(), self.queued_state.len());
+        assert_eq!(
+            self.ledger.state().head_hash(),
+            self.queued_state.head_hash()
+        );
     }
 
     fn naive(&self) -> Projection<'_> {
@@ -208,7 +218,7 @@ impl Log {
     }
 
     fn indexed(&self) -> Queries<'_> {
-        Queries::new(&self.store)
+        self.ledger.queries()
     }
 
     pub fn check(
