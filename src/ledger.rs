@@ -160,24 +160,15 @@ impl Ledger {
         let store = Store::open(dir, wait)?;
         let count = store.entry_count()?;
         let state = match store.get(store::STATE_KEY)? {
-            Some(b) => encoding::decode_derived::<LedgerState>(&b).map_err(|e| {
-                store.damaged(format!("state snapshot: {e}; run `access-ledger reindex`"))
-            })?,
-            None if count == 0 => {
-                return Err(store
-                    .damaged("no entries (an interrupted init?); remove it and run init again")
-                    .into())
-            }
-            None => {
-                return Err(store
-                    .damaged("state snapshot missing; run `access-ledger reindex`")
-                    .into())
-            }
+            Some(b) => encoding::decode_derived::<LedgerState>(&b)
+                .map_err(|e| store.damaged_derived(format!("state snapshot: {e}")))?,
+            None if count == 0 => return Err(StoreError::InterruptedInit(dir.to_owned()).into()),
+            None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
         if state.len() != count {
             return Err(store
-                .damaged(format!(
-                    "state snapshot covers {} entries but {} are stored; run `access-ledger reindex`",
+                .damaged_derived(format!(
+                    "state snapshot covers {} entries but {} are stored",
                     state.len(),
                     count
                 ))
@@ -287,9 +278,10 @@ impl Ledger {
             ));
         }
         if state.head_hash() != self.state.head_hash() || state.len() != self.state.len() {
-            return Err(LedgerError::Store(self.store.damaged(
-                "derived state does not match the entries; run `access-ledger reindex`",
-            )));
+            return Err(LedgerError::Store(
+                self.store
+                    .damaged_derived("the rules snapshot does not match the entries"),
+            ));
         }
         for note in self.checkpoints()? {
             self.check_checkpoint(&note)?;

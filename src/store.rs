@@ -92,6 +92,15 @@ pub enum StoreError {
         /// The error.
         source: std::io::Error,
     },
+    /// Derived data (the rules snapshot, tree nodes, indexes) is missing or
+    /// does not match the entries; it can be rebuilt from them.
+    #[error("ledger at {path}: damaged derived data: {what}")]
+    DamagedDerived {
+        /// The ledger.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
     /// A stored value is damaged.
     #[error("ledger at {path}: damaged store: {what}")]
     Damaged {
@@ -259,6 +268,14 @@ impl Store {
     /// A damaged-store error naming `what`.
     pub fn damaged(&self, what: impl Into<String>) -> StoreError {
         StoreError::Damaged {
+            path: self.path.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// A damaged-derived-data error naming `what` (the cure is a reindex).
+    pub fn damaged_derived(&self, what: impl Into<String>) -> StoreError {
+        StoreError::DamagedDerived {
             path: self.path.clone(),
             what: what.into(),
         }
@@ -489,9 +506,7 @@ fn node_value(
     v: Option<Vec<u8>>,
 ) -> Result<TreeHash, StoreError> {
     let v = v.ok_or_else(|| {
-        store.damaged(format!(
-            "Merkle node ({level}, {index}) is missing; run `access-ledger reindex`"
-        ))
+        store.damaged_derived(format!("Merkle node ({level}, {index}) is missing"))
     })?;
     let b: [u8; 32] = v
         .try_into()

@@ -112,6 +112,8 @@ impl From<StoreError> for Failure {
                 Failure::new(exit::UNAVAILABLE, format!("cannot open ledger: {e}"))
             }
             StoreError::NotEmpty(_) => Failure::usage(e),
+            StoreError::DamagedDerived { .. } => Failure::new(exit::UNAVAILABLE, e)
+                .hint("derived data is rebuilt from the entries by `access-ledger reindex`"),
             _ => Failure::new(exit::UNAVAILABLE, e),
         }
     }
