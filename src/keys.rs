@@ -25,6 +25,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::head::HeadFile;
 use crate::ident::AuthorityName;
 
 /// The signature algorithm byte of ed25519 in signed notes.
@@ -293,6 +294,10 @@ impl fmt::Display for VerifierKey {
 pub struct SecretKey {
     name: AuthorityName,
     key: SigningKey,
+    /// Where this key holder keeps its trusted heads: beside the key file for
+    /// a key read from one; none for a key made in memory, which then
+    /// verifies the whole log at its first signing in each process.
+    heads: Option<HeadFile>,
 }
 
 impl fmt::Debug for SecretKey {
@@ -307,6 +312,7 @@ impl SecretKey {
         SecretKey {
             name,
             key: SigningKey::generate(&mut rand_core::OsRng),
+            heads: None,
         }
     }
 
@@ -316,6 +322,7 @@ impl SecretKey {
         SecretKey {
             name,
             key: SigningKey::from_bytes(seed),
+            heads: None,
         }
     }
 
@@ -325,6 +332,7 @@ impl SecretKey {
         SecretKey {
             name,
             key: other.key.clone(),
+            heads: other.heads.clone(),
         }
     }
 
@@ -391,7 +399,14 @@ impl SecretKey {
             }
         }
         let text = Zeroizing::new(fs::read_to_string(path).map_err(io)?);
-        Self::parse_file_text(&text, path)
+        let mut key = Self::parse_file_text(&text, path)?;
+        key.heads = Some(HeadFile::beside(path));
+        Ok(key)
+    }
+
+    /// The file where this key holder keeps its trusted heads, if it has one.
+    pub fn heads(&self) -> Option<&HeadFile> {
+        self.heads.as_ref()
     }
 
     /// Parses key file text; `path` is only used in errors.
@@ -408,7 +423,11 @@ impl SecretKey {
             .ok_or_else(|| KeyError::Malformed(path.to_owned()))?;
         let key = SigningKey::from_pkcs8_pem(text[start..].trim_end())
             .map_err(|_| KeyError::Malformed(path.to_owned()))?;
-        Ok(SecretKey { name, key })
+        Ok(SecretKey {
+            name,
+            key,
+            heads: None,
+        })
     }
 
     /// Writes a new key file with mode 0600; refuses to overwrite.

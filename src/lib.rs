@@ -28,6 +28,7 @@ mod demo;
 mod encoding;
 mod entry;
 mod event;
+mod head;
 mod ident;
 mod json;
 mod keys;
@@ -54,6 +55,7 @@ pub use entry::{
     BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT,
 };
 pub use event::{Event, Roles};
+pub use head::{HeadError, HeadFile};
 pub use ident::{
     AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text, MAX_IDENT_LEN,
     MAX_NAME_LEN, MAX_ORIGIN_LEN, MAX_RESOURCE_DEPTH, MAX_RIGHTS, MAX_RIGHT_LEN, MAX_TEXT_LEN,
@@ -65,8 +67,8 @@ pub use keys::{note_key_id, KeyError, PublicKey, SecretKey, VerifierKey};
 pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};
 pub use merkle::{
     append_leaf, consistency_proof, inclusion_proof, tree_root, verify_consistency,
-    verify_inclusion, ConsistencyProof, InclusionProof, MemoryTree, MemoryTreeError, NodeSink,
-    NodeSource, ProofError, ProveError, TreeHash, LEAF_HASH_PREFIX, MAX_PROOF_LEN,
+    verify_inclusion, CompactRange, ConsistencyProof, InclusionProof, MemoryTree, MemoryTreeError,
+    NodeSink, NodeSource, ProofError, ProveError, TreeHash, LEAF_HASH_PREFIX, MAX_PROOF_LEN,
     NODE_HASH_PREFIX,
 };
 pub use projection::{

@@ -887,6 +887,73 @@ pub enum MemoryTreeError {
     },
 }
 
+/// The right border of a tree (its compact range from leaf 0): the roots of
+/// its complete subtrees, largest first, one per set bit of the size. It is
+/// enough to append leaves and to compute the root without any stored node,
+/// which is how a signer computes the root it signs from entries it has
+/// verified itself (docs/TRANSPARENCY.md).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompactRange {
+    size: u64,
+    hashes: Vec<TreeHash>,
+}
+
+impl CompactRange {
+    /// The range of the empty tree.
+    pub fn new() -> Self {
+        CompactRange::default()
+    }
+
+    /// A range from its parts: `None` unless there is one hash per set bit
+    /// of `size`.
+    pub fn from_parts(size: u64, hashes: Vec<TreeHash>) -> Option<Self> {
+        (hashes.len() == size.count_ones() as usize).then_some(CompactRange { size, hashes })
+    }
+
+    /// The number of leaves covered.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The subtree roots, largest (leftmost) first.
+    pub fn hashes(&self) -> &[TreeHash] {
+        &self.hashes
+    }
+
+    /// Appends a leaf hash (see [`TreeHash::leaf`]).
+    pub fn push(&mut self, leaf: TreeHash) {
+        self.push_with(leaf, |_, _, _| {});
+    }
+
+    /// Appends a leaf hash and hands every complete subtree it completes to
+    /// `node(level, index, hash)`, the leaf itself first: exactly the nodes
+    /// [`append_leaf`] stores.
+    pub fn push_with(&mut self, leaf: TreeHash, mut node: impl FnMut(u8, u64, &TreeHash)) {
+        let (mut level, mut index, mut hash) = (0u8, self.size, leaf);
+        node(level, index, &hash);
+        while index & 1 == 1 {
+            // A set low bit means a complete subtree of that height to merge with.
+            let left = self.hashes.pop().expect("one hash per set bit of the size");
+            hash = TreeHash::node(&left, &hash);
+            level += 1;
+            index >>= 1;
+            node(level, index, &hash);
+        }
+        self.hashes.push(hash);
+        self.size += 1;
+    }
+
+    /// The RFC 9162 root of the covered leaves: the subtree roots folded from
+    /// the right.
+    pub fn root(&self) -> TreeHash {
+        let mut it = self.hashes.iter().rev();
+        match it.next() {
+            None => TreeHash::EMPTY,
+            Some(last) => it.fold(*last, |right, left| TreeHash::node(left, &right)),
+        }
+    }
+}
+
 /// A Merkle tree held in memory, level by level: for tests, vectors and
 /// clients that rebuild a tree from an export.
 #[derive(Debug, Clone, Default)]
@@ -960,6 +1027,22 @@ mod tests {
 
     fn leaf_data(i: u64) -> Vec<u8> {
         format!("leaf-{i}").into_bytes()
+    }
+
+    #[test]
+    fn compact_range_root_equals_the_tree_root_at_every_size() {
+        let mut range = CompactRange::new();
+        let mut t = MemoryTree::new();
+        assert_eq!(range.root(), t.root());
+        for i in 0..600 {
+            range.push(TreeHash::leaf(&leaf_data(i)));
+            t.push(&leaf_data(i));
+            assert_eq!(range.root(), t.root(), "size {}", i + 1);
+            assert_eq!(range.hashes().len(), range.size().count_ones() as usize);
+            let again = CompactRange::from_parts(range.size(), range.hashes().to_vec());
+            assert_eq!(again.as_ref(), Some(&range));
+        }
+        assert!(CompactRange::from_parts(3, vec![TreeHash::EMPTY]).is_none());
     }
 
     fn tree(size: u64) -> MemoryTree {

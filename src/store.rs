@@ -8,12 +8,23 @@
 //! |---|---|---|---|
 //! | `E` | seq, u64 big endian | the entry's exact bytes | primary |
 //! | `C` | tree size (u64 BE), signer name | a signed checkpoint note | primary |
-//! | `S` | (none) | the [`crate::LedgerState`] snapshot | derived |
+//! | `S` | log size (u64 BE) | a [`crate::LedgerState`] snapshot at that size | derived |
+//! | `s` | (none) | the snapshot directory: latest size, sizes pinned by signers | derived |
 //! | `T` | level (1 byte), index (u64 BE) | a Merkle subtree hash | derived |
 //! | `X` | chosen by the query indexes | index records | derived |
 //!
 //! Primary data is what the ledger is; derived data is a cache that
-//! `reindex` deletes and rebuilds from the entries alone.
+//! `reindex` deletes and rebuilds from the entries alone. Nothing derived is
+//! trusted for a signature: a signer authenticates the snapshot it builds on
+//! against its own trusted head (src/head.rs), and `verify` recomputes all of it.
+//!
+//! Beside sled, the file [`HEAD_FILE`] records the size and last entry hash of
+//! the last acknowledged commit, replaced (not fsynced) after each commit and
+//! compared after every open. sled 0.34's recovery stops at the first record
+//! whose checksum fails and discards everything after it in that segment, so a
+//! flipped bit in a recent batch silently drops that batch and every later one;
+//! the head record turns that into an error. It catches loss in recovery, not
+//! an attacker who can also rewrite the record.
 //!
 //! Durability: [`Store::commit`] applies every write of a [`Pending`] in one
 //! atomic sled batch and flushes it to disk before returning. A caller MUST NOT
@@ -49,13 +60,19 @@ const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger 
 pub const ENTRY_PREFIX: u8 = b'E';
 /// Prefix of stored checkpoint keys.
 pub const CHECKPOINT_PREFIX: u8 = b'C';
-/// Key of the state snapshot.
-pub const STATE_KEY: &[u8] = b"S";
+/// Prefix of the rules-state snapshots, by the size of the log they describe
+/// (u64 BE); the bare prefix is the single snapshot written by earlier versions.
+const STATE_PREFIX: u8 = b'S';
+/// Key of the snapshot directory: which snapshot is the latest, and which are
+/// kept because a signer's trusted head points at them.
+const SNAPSHOTS_KEY: &[u8] = b"s";
+/// The file beside sled that records the last acknowledged head.
+pub const HEAD_FILE: &str = "HEAD";
 /// Prefix of Merkle node keys.
 pub const TREE_PREFIX: u8 = b'T';
 /// Prefix of query index keys.
 pub const INDEX_PREFIX: u8 = b'X';
-const DERIVED_PREFIXES: [u8; 3] = [b'S', TREE_PREFIX, INDEX_PREFIX];
+const DERIVED_PREFIXES: [u8; 4] = [STATE_PREFIX, b's', TREE_PREFIX, INDEX_PREFIX];
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +163,7 @@ impl Store {
             }
         }
         fs::create_dir_all(dir).map_err(io)?;
+        restrict_to_owner(dir).map_err(io)?;
         // Created exclusively and locked at once: of two racing inits, one
         // gets NotEmpty or InUse.
         let new_marker = dir.join(MARKER_NEW);
@@ -230,6 +248,7 @@ impl Store {
             source,
         };
         remove_unfinished_snapshots(dir).map_err(io)?;
+        restrict_to_owner(dir).map_err(io)?;
         let db = Self::open_sled(dir, wait)?;
         let data = fs::File::open(dir.join("db")).map_err(io)?;
         Ok(Store {
@@ -254,11 +273,6 @@ impl Store {
                 Err(source) => return Err(sled_error(dir, source)),
             }
         }
-    }
-
-    /// The ledger directory.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn sled_err(&self, source: sled::Error) -> StoreError {
@@ -346,6 +360,54 @@ impl Store {
                 Ok(seq + 1)
             }
         }
+    }
+
+    /// The latest rules-state snapshot's bytes (the snapshot directory's
+    /// latest, or the single snapshot of earlier versions).
+    pub fn latest_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.snapshots()? {
+            Some(d) => self.state_at(d.latest),
+            None => self.get(&[STATE_PREFIX]),
+        }
+    }
+
+    /// The rules-state snapshot of the log's first `size` entries, if kept.
+    pub fn state_at(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&state_key(size))
+    }
+
+    fn snapshots(&self) -> Result<Option<Snapshots>, StoreError> {
+        match self.get(SNAPSHOTS_KEY)? {
+            None => Ok(None),
+            Some(b) => crate::encoding::decode_derived(&b)
+                .map(Some)
+                .map_err(|e| self.damaged_derived(format!("snapshot directory: {e}"))),
+        }
+    }
+
+    /// The last acknowledged `(size, last entry hash)` from [`HEAD_FILE`], if
+    /// the file is there and readable (a ledger made by an earlier version has
+    /// none until its next commit).
+    pub fn acknowledged_head(&self) -> Option<(u64, [u8; 32])> {
+        let text = fs::read_to_string(self.path.join(HEAD_FILE)).ok()?;
+        let mut it = text.split_whitespace();
+        let size = it.next()?.parse().ok()?;
+        let hash = hex::decode(it.next()?).ok()?.try_into().ok()?;
+        Some((size, hash))
+    }
+
+    /// Records `(size, hash)` as the last acknowledged head: written to a
+    /// temporary file and renamed over [`HEAD_FILE`], without fsync. Called
+    /// after a commit is durable, so the record is never ahead of the store;
+    /// a crash can only leave it behind.
+    pub fn record_head(&self, size: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let tmp = self.path.join(format!("{HEAD_FILE}.tmp"));
+        fs::write(&tmp, format!("{size} {}\n", hex::encode(hash))).map_err(io)?;
+        fs::rename(&tmp, self.path.join(HEAD_FILE)).map_err(io)
     }
 
     /// Starts a set of writes that [`Store::commit`] applies atomically.
@@ -449,6 +511,23 @@ fn remove_unfinished_snapshots(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Makes the ledger directory accessible to its owner only (0700), so that no
+/// other local user can open, and so flock, the marker, sled's `db` file or
+/// the directory itself and lock the ledger's users out. Ledgers made by
+/// earlier versions (0755) are tightened at their next open by their owner;
+/// an open by anyone else leaves the mode as it is.
+fn restrict_to_owner(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs::metadata(dir)?;
+    if meta.mode() & 0o077 == 0 {
+        return Ok(());
+    }
+    match fs::set_permissions(dir, fs::Permissions::from_mode(0o700)) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
+        r => r,
+    }
+}
+
 /// fsyncs a directory, so that the files just made in it survive a power cut.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
@@ -475,20 +554,171 @@ impl Pending<'_> {
         self.writes.insert(key, Some(value));
     }
 
-    /// The number of pending writes.
-    pub fn len(&self) -> usize {
-        self.writes.len()
+    /// Deletes `key`.
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
     }
 
-    /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
+    /// Writes `bytes` as the rules-state snapshot of the log's first `size`
+    /// entries and makes it the latest. `pin`, if given, names a signer whose
+    /// trusted head is now at `size`: its snapshot is kept until that signer
+    /// signs again, so that its next signing can start from it. Snapshots that
+    /// are neither latest nor pinned are deleted in the same batch.
+    pub fn put_state(
+        &mut self,
+        size: u64,
+        bytes: Vec<u8>,
+        pin: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let mut dir = match self.get(SNAPSHOTS_KEY)? {
+            Some(b) => crate::encoding::decode_derived::<Snapshots>(&b).map_err(|e| {
+                self.store
+                    .damaged_derived(format!("snapshot directory: {e}"))
+            })?,
+            None => {
+                // An earlier version's single snapshot is superseded.
+                self.remove(vec![STATE_PREFIX]);
+                Snapshots {
+                    latest: size,
+                    pins: BTreeMap::new(),
+                }
+            }
+        };
+        let mut old: Vec<u64> = dir.pins.values().copied().collect();
+        old.push(dir.latest);
+        dir.latest = size;
+        if let Some(pin) = pin {
+            dir.pins.insert(pin.to_vec(), size);
+        }
+        for o in old {
+            if o != dir.latest && !dir.pins.values().any(|&p| p == o) {
+                self.remove(state_key(o).to_vec());
+            }
+        }
+        self.put(state_key(size).to_vec(), bytes);
+        self.put(
+            SNAPSHOTS_KEY.to_vec(),
+            crate::encoding::encode_derived(&dir),
+        );
+        Ok(())
     }
 
-    /// The store underneath.
-    pub fn store(&self) -> &Store {
-        self.store
+    /// Pins the latest snapshot, which MUST be the one at `size`, for the
+    /// signer `pin` (see [`Pending::put_state`]); a ledger whose snapshot
+    /// directory is not there yet (made by an earlier version) pins nothing
+    /// until its next commit.
+    pub fn pin_state(&mut self, size: u64, pin: &[u8]) -> Result<(), StoreError> {
+        let Some(b) = self.get(SNAPSHOTS_KEY)? else {
+            return Ok(());
+        };
+        let mut dir = crate::encoding::decode_derived::<Snapshots>(&b).map_err(|e| {
+            self.store
+                .damaged_derived(format!("snapshot directory: {e}"))
+        })?;
+        debug_assert_eq!(dir.latest, size);
+        let old = dir.pins.insert(pin.to_vec(), size);
+        if let Some(o) = old {
+            if o != dir.latest && !dir.pins.values().any(|&p| p == o) {
+                self.remove(state_key(o).to_vec());
+            }
+        }
+        self.put(
+            SNAPSHOTS_KEY.to_vec(),
+            crate::encoding::encode_derived(&dir),
+        );
+        Ok(())
     }
+}
+
+/// An order-independent digest of a set of store records: their count and
+/// the sum, modulo 2^128, of a keyed hash of each `(key, value)` under a key
+/// drawn at random for each digest pair, so that nobody who wrote the records
+/// can arrange for a different set to sum to the same value. Used by `verify`
+/// to compare what derived data should be with what is stored, streaming and
+/// in constant memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordDigest {
+    key: [u8; 32],
+    count: u64,
+    sum: u128,
+}
+
+impl RecordDigest {
+    /// An empty digest under a fresh random key.
+    pub fn new() -> Self {
+        let mut key = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut key);
+        RecordDigest::with_key(key)
+    }
+
+    /// An empty digest under the same key as `self`.
+    pub fn empty_like(&self) -> Self {
+        RecordDigest::with_key(self.key)
+    }
+
+    fn with_key(key: [u8; 32]) -> Self {
+        RecordDigest {
+            key,
+            count: 0,
+            sum: 0,
+        }
+    }
+
+    fn add(&mut self, k: &[u8], v: &[u8]) {
+        let mut h = blake3::Hasher::new_keyed(&self.key);
+        h.update(&(k.len() as u64).to_le_bytes());
+        h.update(k);
+        h.update(v);
+        let b = h.finalize();
+        let x = u128::from_le_bytes(b.as_bytes()[..16].try_into().expect("16 of 32 bytes"));
+        self.sum = self.sum.wrapping_add(x);
+        self.count += 1;
+    }
+
+    /// Adds the record that stores Merkle node `(level, index)`.
+    pub fn add_tree_node(&mut self, level: u8, index: u64, hash: &TreeHash) {
+        self.add(&node_key(level, index), hash.as_bytes());
+    }
+
+    /// The number of records added.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+impl Default for RecordDigest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// The digest of every stored Merkle node, under `like`'s key: one
+    /// sequential scan.
+    pub fn tree_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
+        let mut d = like.empty_like();
+        for r in self.scan_prefix(&[TREE_PREFIX]) {
+            let (k, v) = r?;
+            d.add(&k, &v);
+        }
+        Ok(d)
+    }
+}
+
+/// Which rules-state snapshots are kept (see [`Pending::put_state`]).
+#[derive(Debug, bincode::Encode, bincode::Decode)]
+struct Snapshots {
+    /// The size of the latest snapshot.
+    latest: u64,
+    /// Signer (public key bytes) -> the size its trusted head is at.
+    pins: BTreeMap<Vec<u8>, u64>,
+}
+
+/// The key of the rules-state snapshot at `size`.
+fn state_key(size: u64) -> [u8; 9] {
+    let mut k = [STATE_PREFIX; 9];
+    k[1..].copy_from_slice(&size.to_be_bytes());
+    k
 }
 
 /// The sled key of Merkle node `(level, index)`.
@@ -565,6 +795,14 @@ impl Tamper<'_> {
     /// (not from the rules state).
     pub fn stored_entries(&self) -> Result<u64, StoreError> {
         self.0.entry_count()
+    }
+
+    /// Deletes the record of the last acknowledged head ([`HEAD_FILE`]).
+    pub fn forget_acknowledged_head(&self) -> Result<(), StoreError> {
+        fs::remove_file(self.0.path.join(HEAD_FILE)).map_err(|source| StoreError::Io {
+            path: self.0.path.clone(),
+            source,
+        })
     }
 
     /// Replaces the value of the `nth` query index record (in key order) with

@@ -464,7 +464,7 @@ pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, LedgerError> {
             w.commit()?;
         }
     }
-    let state = w.finish()?;
+    let (state, _) = w.finish()?;
     // Only now is the directory a ledger (an interrupted build is not one).
     store.finish_create()?;
     report.entries = state.len();

@@ -287,8 +287,21 @@ fn the_witness_accepts_growth_and_refuses_rollback_fork_and_forgery() {
     let (code, _, err) = l.witness("cp14.txt", Some("c13-14.json"));
     assert_eq!(code, 0, "{err}");
 
-    // The fork appends something else and signs its own size-14 checkpoint.
-    let clerk = l.clerk();
+    // The fork appends something else and signs its own size-14 checkpoint,
+    // with copies of the keys made before the original grew (a key holder's
+    // own trusted heads would refuse to sign a fork of what it signed).
+    let copy_key = |k: String| {
+        let to = fork.path(
+            std::path::Path::new(&k)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+        );
+        std::fs::copy(&k, &to).unwrap();
+        to.display().to_string()
+    };
+    let (clerk, signer) = (copy_key(l.clerk()), copy_key(l.signer()));
     fork.ok(&[
         "grant",
         "agency:ice-proxy",
@@ -298,7 +311,7 @@ fn the_witness_accepts_growth_and_refuses_rollback_fork_and_forgery() {
         "--key",
         &clerk,
     ]);
-    let fork_cp = fork.ok(&["checkpoint", "--key", &l.signer()]);
+    let fork_cp = fork.ok(&["checkpoint", "--key", &signer]);
     std::fs::write(l.w.path("fork14.txt"), &fork_cp).unwrap();
     let (code, _, err) = l.witness("fork14.txt", None);
     assert_eq!(code, 4, "{err}");
@@ -393,9 +406,11 @@ fn a_history_rewritten_after_a_checkpoint_fails_verify() {
         clerk,
         l.state().ledger_id(),
     );
-    access_ledger::internal::tamper(&l)
-        .overwrite_entry(13, forged.bytes())
-        .unwrap();
+    let tamper = access_ledger::internal::tamper(&l);
+    tamper.overwrite_entry(13, forged.bytes()).unwrap();
+    // The record of the last acknowledged head would give it away at the
+    // next open; this operator rewrites that too.
+    tamper.forget_acknowledged_head().unwrap();
     drop(l);
     let mut l = Ledger::open(&path, Duration::from_secs(1)).unwrap();
     l.reindex(|_, _| {}).unwrap();

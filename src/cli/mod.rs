@@ -88,6 +88,11 @@ impl From<LedgerError> for Failure {
             LedgerError::Corrupt(c) => {
                 Failure::new(exit::VERIFY, format!("verification failed: {c}"))
             }
+            LedgerError::RolledBack { .. } | LedgerError::Forked { .. } => {
+                Failure::new(exit::VERIFY, e)
+            }
+            LedgerError::DerivedMismatch(_) => Failure::new(exit::VERIFY, e)
+                .hint("derived data is rebuilt from the entries by `access-ledger reindex`"),
             LedgerError::NotAnAuthority { .. } | LedgerError::NotCheckpointSigner(_) => {
                 Failure::new(exit::REFUSED, format!("refused, nothing written: {e}"))
             }
