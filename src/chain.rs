@@ -265,6 +265,38 @@ impl LedgerState {
         }
     }
 
+    /// Renames the subject of the ban made by entry `seq`, bypassing every
+    /// rule. For the tamper API only (`crate::store::Tamper`).
+    pub(crate) fn tamper_ban_subject(&mut self, seq: u64, subject: Subject) -> bool {
+        let Some((old, i)) = self
+            .bans
+            .iter()
+            .find_map(|(s, v)| Some((s.clone(), v.iter().position(|b| b.seq == seq)?)))
+        else {
+            return false;
+        };
+        let list = self.bans.get_mut(&old).expect("found above");
+        let mut ban = list.remove(i);
+        if list.is_empty() {
+            self.bans.remove(&old);
+        }
+        ban.subject = subject.clone();
+        self.bans.entry(subject).or_default().push(ban);
+        true
+    }
+
+    /// Replaces the key of authority `name`, bypassing every rule. For the
+    /// tamper API only (`crate::store::Tamper`).
+    pub(crate) fn tamper_authority_key(&mut self, name: &AuthorityName, key: PublicKey) -> bool {
+        let Some(a) = self.authorities.get_mut(name) else {
+            return false;
+        };
+        self.keys.remove(&a.key);
+        a.key = key;
+        self.keys.insert(key, name.clone());
+        true
+    }
+
     /// The hash of the genesis entry (zeros for an empty log).
     pub fn ledger_id(&self) -> &EntryHash {
         &self.ledger_id

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::chain::{ChainError, ChainedEntry, LedgerState, Violation};
@@ -105,6 +106,8 @@ pub struct Ledger {
     /// checked `state` against the entries ([`Ledger::authenticate`]); only
     /// then may it sign on top of `state`.
     verified: Option<CompactRange>,
+    /// Tree roots recomputed from the entries, by size (see `trusted_root`).
+    roots: Mutex<BTreeMap<u64, TreeHash>>,
 }
 
 /// What `verify` found.
@@ -165,6 +168,7 @@ impl Ledger {
             state: LedgerState::new(),
             // Nothing stored yet: the empty state is the truth.
             verified: Some(CompactRange::new()),
+            roots: Mutex::default(),
         };
         let genesis = Event::Genesis {
             origin,
@@ -225,6 +229,7 @@ impl Ledger {
             store,
             state,
             verified: None,
+            roots: Mutex::default(),
         })
     }
 
@@ -717,7 +722,18 @@ impl Ledger {
                 "seq {seq} is not in a tree of {size} entries"
             )));
         }
-        InclusionProof::prove(&self.store, seq, size).map_err(prove_error)
+        let proof = InclusionProof::prove(&self.store, seq, size).map_err(prove_error)?;
+        let bytes = self
+            .store
+            .entry_bytes(seq)?
+            .ok_or_else(|| self.store.damaged(format!("entry {seq} is missing")))?;
+        if proof.leaf_hash() != &TreeHash::leaf(&bytes)
+            || proof.verify().is_err()
+            || proof.root_hash() != &self.trusted_root(size)?
+        {
+            return Err(forged_tree(size));
+        }
+        Ok(proof)
     }
 
     /// The consistency proof from the tree of `old` entries to the tree of `new`.
@@ -728,7 +744,50 @@ impl Ledger {
                 "--from {old} is larger than --to {new}"
             )));
         }
-        ConsistencyProof::prove(&self.store, old, new).map_err(prove_error)
+        let proof = ConsistencyProof::prove(&self.store, old, new).map_err(prove_error)?;
+        if proof.verify().is_err()
+            || proof.old_root() != &self.trusted_root(old)?
+            || proof.new_root() != &self.trusted_root(new)?
+        {
+            return Err(forged_tree(new));
+        }
+        Ok(proof)
+    }
+
+    /// The root of the first `size` entries from something tree nodes
+    /// cannot forge: the compact range this process verified, a stored
+    /// checkpoint of that size whose signature verifies, or else the entries
+    /// themselves, hashed once per process and size.
+    fn trusted_root(&self, size: u64) -> Result<TreeHash, LedgerError> {
+        if let Some(r) = self.verified.as_ref().filter(|r| r.size() == size) {
+            return Ok(r.root());
+        }
+        // A poisoned lock only means another thread panicked mid-insert of a
+        // value it had computed in full; the map is still sound.
+        let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(root) = roots.get(&size) {
+            return Ok(*root);
+        }
+        let signed = self.checkpoints()?.into_iter().find_map(|note| {
+            let cp = self.open_checkpoint(&note, &self.state).ok()?;
+            (cp.checkpoint().size() == size).then(|| *cp.checkpoint().root())
+        });
+        let root = match signed {
+            Some(root) => root,
+            None => {
+                let mut range = CompactRange::new();
+                for r in self
+                    .store
+                    .entries(0)
+                    .take(usize::try_from(size).unwrap_or(usize::MAX))
+                {
+                    range.push(TreeHash::leaf(&r?.1));
+                }
+                range.root()
+            }
+        };
+        roots.insert(size, root);
+        Ok(root)
     }
 
     /// Signs a checkpoint of the current head with `key` (an active authority
@@ -843,6 +902,12 @@ impl Ledger {
         }
         Ok(signed)
     }
+}
+
+fn forged_tree(size: u64) -> LedgerError {
+    LedgerError::DerivedMismatch(format!(
+        "the stored Merkle tree nodes do not hash to the root of the first {size} entries; no proof was made"
+    ))
 }
 
 fn corrupt(seq: u64, violation: Violation) -> LedgerError {

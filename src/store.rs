@@ -118,6 +118,9 @@ pub enum StoreError {
         /// What is wrong.
         what: String,
     },
+    /// sled found data whose checksum fails in its files.
+    #[error("ledger at {0} is damaged: its store holds corrupted data")]
+    Corrupted(PathBuf),
     /// A stored value is damaged.
     #[error("ledger at {path}: damaged store: {what}")]
     Damaged {
@@ -467,6 +470,7 @@ impl Store {
 /// that the message reads "No space left on device (os error 28)".
 fn sled_error(dir: &Path, source: sled::Error) -> StoreError {
     match source {
+        sled::Error::Corruption { .. } => StoreError::Corrupted(dir.to_owned()),
         sled::Error::Io(source) => StoreError::Io {
             path: dir.to_owned(),
             source: os_error(source),
@@ -795,6 +799,69 @@ impl Tamper<'_> {
     /// (not from the rules state).
     pub fn stored_entries(&self) -> Result<u64, StoreError> {
         self.0.entry_count()
+    }
+
+    /// Rewrites every stored Merkle node as if leaf `i` were the entry bytes
+    /// `data`, consistently up to the root, as an attacker forging an
+    /// inclusion would.
+    pub fn forge_tree_leaf(&self, i: u64, data: &[u8]) -> Result<(), StoreError> {
+        let s = self.0;
+        let mut p = s.pending();
+        let mut range = crate::merkle::CompactRange::new();
+        for r in s.entries(0) {
+            let (seq, bytes) = r?;
+            let leaf = TreeHash::leaf(if seq == i { data } else { &bytes });
+            range.push_with(leaf, |level, index, hash| {
+                p.put(node_key(level, index).to_vec(), hash.as_bytes().to_vec())
+            });
+        }
+        s.commit(p)
+    }
+
+    /// Renames the subject of the ban made by entry `seq` in the latest
+    /// rules snapshot. Returns false if there is no such ban.
+    pub fn rename_ban_subject(
+        &self,
+        seq: u64,
+        subject: crate::ident::Subject,
+    ) -> Result<bool, StoreError> {
+        self.edit_state(|st| st.tamper_ban_subject(seq, subject))
+    }
+
+    /// Replaces authority `name`'s key in the latest rules snapshot. Returns
+    /// false if there is no such authority.
+    pub fn replace_authority_key(
+        &self,
+        name: &crate::ident::AuthorityName,
+        key: crate::keys::PublicKey,
+    ) -> Result<bool, StoreError> {
+        self.edit_state(|st| st.tamper_authority_key(name, key))
+    }
+
+    fn edit_state(
+        &self,
+        edit: impl FnOnce(&mut crate::chain::LedgerState) -> bool,
+    ) -> Result<bool, StoreError> {
+        let s = self.0;
+        let size = match s.snapshots()? {
+            Some(d) => d.latest,
+            None => return Ok(false),
+        };
+        let Some(bytes) = s.state_at(size)? else {
+            return Ok(false);
+        };
+        let mut state: crate::chain::LedgerState = crate::encoding::decode_derived(&bytes)
+            .map_err(|e| s.damaged_derived(e.to_string()))?;
+        if !edit(&mut state) {
+            return Ok(false);
+        }
+        let mut p = s.pending();
+        p.put(
+            state_key(size).to_vec(),
+            crate::encoding::encode_derived(&state),
+        );
+        s.commit(p)?;
+        Ok(true)
     }
 
     /// Deletes the record of the last acknowledged head ([`HEAD_FILE`]).

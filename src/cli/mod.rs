@@ -117,6 +117,9 @@ impl From<StoreError> for Failure {
                 Failure::new(exit::UNAVAILABLE, format!("cannot open ledger: {e}"))
             }
             StoreError::NotEmpty(_) => Failure::usage(e),
+            StoreError::Corrupted(_) => Failure::new(exit::VERIFY, e).hint(
+                "no command can read it as it is; restore it from a backup and run `access-ledger verify`",
+            ),
             StoreError::DamagedDerived { .. } => Failure::new(exit::UNAVAILABLE, e)
                 .hint("derived data is rebuilt from the entries by `access-ledger reindex`"),
             _ => Failure::new(exit::UNAVAILABLE, e),

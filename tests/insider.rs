@@ -1,0 +1,302 @@
+//! Workflow: an insider with the ledger directory but no key (docs/THREAT-MODEL.md,
+//! attacker A2) edits the store to restore ICE's access. Whatever they edit,
+//! no key signs on top of it, `verify` names it, and lost history is reported.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use access_ledger::internal::tamper;
+use access_ledger::{
+    AuthorityName, Entry, Event, Ledger, Resource, Rights, SecretKey, Subject, Text, Timestamp,
+};
+use common::Workspace;
+
+/// The demo ledger (13 entries; seq 12 bans ICE) in a workspace.
+fn demo() -> Workspace {
+    let w = Workspace::new();
+    w.ok(&["demo", "--out", "demo"]);
+    std::fs::rename(w.path("demo/ledger"), w.ledger()).unwrap();
+    w
+}
+
+fn key(w: &Workspace, name: &str) -> String {
+    w.path(&format!("demo/keys/test-only-{name}.key"))
+        .display()
+        .to_string()
+}
+
+/// Runs `edit` on the closed ledger as the attacker would, then closes it.
+fn as_attacker(w: &Workspace, edit: impl FnOnce(&Ledger)) {
+    let l = Ledger::open(&w.ledger(), Duration::from_secs(5)).unwrap();
+    edit(&l);
+}
+
+fn entries(w: &Workspace) -> usize {
+    w.ok(&["log", "--json"]).lines().count()
+}
+
+/// A grant of read on cpd/clear to ICE, signed by a key that is no authority.
+fn forged_grant(l: &Ledger, seq: u64) -> Entry {
+    let outsider = SecretKey::from_seed(AuthorityName::new("outsider").unwrap(), &[9; 32]);
+    let prev = l.entry(seq - 1).unwrap().unwrap();
+    Entry::sign(
+        seq,
+        *prev.hash(),
+        prev.recorded_at(),
+        Event::Grant {
+            subject: Subject::new("agency:ice").unwrap(),
+            resource: Resource::new("cpd/clear").unwrap(),
+            rights: Rights::parse_list("read").unwrap(),
+            basis: Text::new("basis", "forged").unwrap(),
+            effective_at: prev.recorded_at(),
+            until: None,
+        },
+        &outsider,
+        l.state().ledger_id(),
+    )
+    .entry()
+    .clone()
+}
+
+#[test]
+fn forged_tree_nodes_are_never_signed_proved_or_verified() {
+    let w = demo();
+    let signer = key(&w, "city-log-signer");
+    w.ok(&["checkpoint", "--key", &signer]);
+    as_attacker(&w, |l| {
+        let forged = forged_grant(l, 7);
+        tamper(l).forge_tree_leaf(7, forged.bytes()).unwrap();
+    });
+    let err = w.fails(4, &["checkpoint", "--key", &signer]);
+    assert!(err.contains("Merkle tree nodes"), "{err}");
+    let err = w.fails(4, &["verify"]);
+    assert!(err.contains("Merkle tree nodes"), "{err}");
+    let err = w.fails(4, &["prove", "inclusion", "7"]);
+    assert!(err.contains("no proof was made"), "{err}");
+    let err = w.fails(4, &["prove", "commitment", "12"]);
+    assert!(err.contains("12") || err.contains("tree"), "{err}");
+    // Derived data is rebuilt from the entries, and all is well again.
+    w.ok(&["reindex"]);
+    w.ok(&["verify"]);
+    w.ok(&["checkpoint", "--key", &signer]);
+    w.ok(&["prove", "inclusion", "7"]);
+}
+
+#[test]
+fn a_tampered_rules_snapshot_makes_honest_keys_refuse_to_sign() {
+    let w = demo();
+    let admin = key(&w, "cpd-admin");
+    // The admin signs once, so it holds a trusted head for this ledger.
+    w.ok(&[
+        "grant",
+        "agency:fbi",
+        "cpd/arrests",
+        "--rights",
+        "read",
+        "--key",
+        &admin,
+    ]);
+    let before = entries(&w);
+    // The ban (seq 12) is moved off ICE in the snapshot the rules read.
+    as_attacker(&w, |l| {
+        let moved = Subject::new("agency:someone-else").unwrap();
+        assert!(tamper(l).rename_ban_subject(12, moved).unwrap());
+    });
+    let err = w.fails(
+        4,
+        &[
+            "grant",
+            "agency:ice",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            &admin,
+        ],
+    );
+    assert!(err.contains("rules snapshot"), "{err}");
+    assert_eq!(entries(&w), before, "nothing was written");
+    let err = w.fails(4, &["verify"]);
+    assert!(err.contains("rules snapshot"), "{err}");
+    w.ok(&["reindex"]);
+    w.fails(
+        3,
+        &[
+            "grant",
+            "agency:ice",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            &admin,
+        ],
+    );
+}
+
+#[test]
+fn an_outsider_key_planted_in_the_snapshot_cannot_sign() {
+    let w = demo();
+    w.ok(&[
+        "keygen",
+        "--name",
+        "test-only-cpd-records-clerk",
+        "--out",
+        "outsider.key",
+    ]);
+    let outsider = SecretKey::read(&w.path("outsider.key")).unwrap();
+    let before = entries(&w);
+    as_attacker(&w, |l| {
+        let clerk = AuthorityName::new("test-only-cpd-records-clerk").unwrap();
+        assert!(tamper(l)
+            .replace_authority_key(&clerk, outsider.public())
+            .unwrap());
+    });
+    let out = w.path("outsider.key").display().to_string();
+    let err = w.fails(
+        4,
+        &[
+            "grant",
+            "agency:ice",
+            "cpd/clear",
+            "--rights",
+            "read",
+            "--key",
+            &out,
+        ],
+    );
+    assert!(err.contains("rules snapshot"), "{err}");
+    assert_eq!(entries(&w), before, "nothing was written");
+}
+
+/// Flips one bit of `needle`'s first occurrence in sled's data file.
+fn flip_bit_in_store(ledger: &Path, needle: &[u8]) {
+    let db = ledger.join("db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the entry's text is in sled's data file");
+    bytes[at + needle.len() / 2] ^= 0x01;
+    std::fs::write(&db, bytes).unwrap();
+}
+
+#[test]
+fn a_flipped_bit_in_the_newest_batch_is_reported_not_silently_dropped() {
+    let w = demo();
+    let admin = key(&w, "cpd-admin");
+    let reason = "a-reason-unique-to-this-test-0123456789";
+    w.ok(&[
+        "revoke",
+        "agency:dea",
+        "cpd",
+        "--permanent",
+        "--reason",
+        reason,
+        "--key",
+        &admin,
+    ]);
+    let acknowledged = entries(&w);
+    flip_bit_in_store(&w.ledger(), reason.as_bytes());
+    // A reader is the first to open it: it must not erase the evidence quietly.
+    // Depending on where the bit lands, sled either refuses the data as
+    // corrupt or drops the batch in recovery, which the acknowledged head
+    // turns into an error.
+    let (code, _, err) = w.run(&["log", "--json"]);
+    assert_eq!(
+        code, 4,
+        "a damaged tail must not read as a shorter ledger: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "saw {acknowledged}: acknowledged entries are missing"
+        )) || err.contains("is damaged: its store holds corrupted data"),
+        "{err}"
+    );
+    // And no command afterwards sees a shorter log as if nothing happened.
+    let (code, _, err) = w.run(&["verify"]);
+    assert_eq!(code, 4, "{err}");
+    let (code, _, _) = w.run(&[
+        "grant",
+        "agency:ice",
+        "cpd",
+        "--rights",
+        "read",
+        "--key",
+        &admin,
+    ]);
+    assert_ne!(code, 0);
+}
+
+#[test]
+fn another_local_user_cannot_lock_the_ledger() {
+    if !nix_is_root() {
+        eprintln!("SKIPPED: needs root to act as a second local user");
+        return;
+    }
+    let w = demo();
+    // Before anything else, a ledger made by an earlier version was 0755;
+    // any open by its owner tightens it.
+    std::fs::set_permissions(
+        &w.ledger(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    w.ok(&["log", "--limit", "1"]);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(w.ledger()).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700);
+    // A world-traversable parent, so that only the ledger's own mode stops nobody.
+    std::fs::set_permissions(
+        w.dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for target in [
+        w.ledger().join("ACCESS-LEDGER"),
+        w.ledger().join("db"),
+        w.ledger(),
+    ] {
+        let status = std::process::Command::new("flock")
+            .arg("-n")
+            .arg(&target)
+            .arg("true")
+            .uid(65534)
+            .gid(65534)
+            .status();
+        match status {
+            Ok(s) => assert!(!s.success(), "nobody locked {}", target.display()),
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run flock as nobody: {e}");
+                return;
+            }
+        }
+    }
+    w.ok(&["verify"]);
+}
+
+use std::os::unix::process::CommandExt;
+
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_checkpoint_is_signed_over_the_entries_not_the_stored_nodes() {
+    let w = demo();
+    let signer = key(&w, "city-log-signer");
+    let cp = w.ok(&["checkpoint", "--key", &signer]);
+    let l = Ledger::open(&w.ledger(), Duration::from_secs(5)).unwrap();
+    let mut tree = access_ledger::MemoryTree::new();
+    for seq in 0..l.len() {
+        tree.push(l.entry(seq).unwrap().unwrap().bytes());
+    }
+    assert!(cp.contains(&tree.root().to_base64()), "{cp}");
+    let _ = Timestamp::now();
+}
