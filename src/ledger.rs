@@ -10,15 +10,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::chain::{ChainError, ChainedEntry, LedgerState, Violation};
-use crate::checkpoint::{Checkpoint, Note, SignedCheckpoint};
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::encoding;
 use crate::entry::{Entry, SignedEntry};
 use crate::event::Event;
 use crate::event::Roles;
 use crate::ident::AuthorityName;
 use crate::ident::{Origin, Text};
-use crate::keys::{SecretKey, VerifierKey};
+use crate::keys::SecretKey;
 use crate::merkle::{self, ConsistencyProof, InclusionProof, ProveError, TreeHash};
+use crate::note::{Note, VerifierKey};
 use crate::query::{rebuild_check, IndexReport, Queries};
 use crate::store::{self, Pending, Store, StoreError};
 use crate::time::{Timestamp, Zone};

@@ -30,12 +30,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
+use crate::durable::{FileMode, NewFile};
 use crate::merkle::{NodeSink, NodeSource, TreeHash};
 
 /// The file that marks a directory as a ledger.
@@ -149,19 +149,14 @@ impl Store {
         // Created exclusively and locked at once: of two racing inits, one
         // gets NotEmpty or InUse.
         let new_marker = dir.join(MARKER_NEW);
-        let mut marker = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&new_marker)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => StoreError::NotEmpty(dir.to_owned()),
-                _ => io(e),
-            })?;
-        if marker.try_lock_exclusive().is_err() {
+        let marker = NewFile::create(&new_marker, FileMode::Umask).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::NotEmpty(dir.to_owned()),
+            _ => io(e),
+        })?;
+        if marker.file().try_lock_exclusive().is_err() {
             return Err(StoreError::InUse(dir.to_owned()));
         }
-        marker.write_all(MARKER_TEXT.as_bytes()).map_err(io)?;
-        marker.sync_all().map_err(io)?;
+        let marker = marker.commit(MARKER_TEXT.as_bytes()).map_err(io)?;
         let store = Self::open_locked(dir, marker, Duration::ZERO)?;
         // Another init may have finished between the check above and our
         // lock; never write a second genesis over its ledger.
