@@ -25,6 +25,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::durable;
 use crate::entry::EntryHash;
 use crate::merkle::{CompactRange, TreeHash};
 
@@ -128,15 +129,10 @@ impl HeadFile {
             text.push_str(&format_line(h));
             text.push('\n');
         }
-        let io = |source| HeadError::Io {
+        durable::replace_unsynced(&self.path, text.as_bytes()).map_err(|source| HeadError::Io {
             path: self.path.clone(),
             source,
-        };
-        let mut tmp = self.path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        fs::write(&tmp, text).map_err(io)?;
-        fs::rename(&tmp, &self.path).map_err(io)
+        })
     }
 
     fn read_all(&self) -> Result<Vec<TrustedHead>, HeadError> {

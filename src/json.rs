@@ -14,7 +14,8 @@ use serde_json::{json, Map, Value};
 use crate::entry::Entry;
 use crate::event::{Event, Roles};
 use crate::ident::{AuthorityName, Rights, Text};
-use crate::keys::{PublicKey, VerifierKey};
+use crate::keys::PublicKey;
+use crate::note::VerifierKey;
 use crate::time::{Timestamp, Zone};
 
 /// Fields `log --json` adds that import ignores.

@@ -1,17 +1,15 @@
-//! Keys: ed25519 public keys, private key files, and verifier keys in the
-//! signed-note form.
+//! Keys: ed25519 public keys and private key files.
 //!
 //! - [`PublicKey`]: 32 raw bytes, checked to be a valid, non-weak point.
-//! - [`VerifierKey`]: a name and a public key, written in the note verifier
-//!   form `name+hexkeyid+base64(0x01 || key)` used by C2SP signed notes and Go's
-//!   `sumdb/note`.
 //! - [`SecretKey`]: a named signing key, stored as a self-describing text file
 //!   (comment lines, then PKCS#8 PEM), created with mode 0600 and refused when
 //!   other users can read it. The key bytes are zeroized on drop.
+//!
+//! The text forms of named public keys (verifier and cosigner keys) belong to
+//! signed notes: see `note`. A key file names its public half in that form.
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -22,14 +20,12 @@ use bincode::error::{DecodeError, EncodeError};
 use bincode::{BorrowDecode, Decode, Encode};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::durable::{self, FileMode};
 use crate::head::HeadFile;
 use crate::ident::AuthorityName;
-
-/// The signature algorithm byte of ed25519 in signed notes.
-pub const NOTE_ALG_ED25519: u8 = 0x01;
+use crate::note::VerifierKey;
 
 /// Why a key could not be read, written or used.
 #[derive(Debug, thiserror::Error)]
@@ -63,10 +59,11 @@ pub enum KeyError {
     /// A public key is not a valid, non-weak ed25519 point in its canonical encoding.
     #[error("invalid public key: not a valid ed25519 point in canonical form, or a weak (small-order) one")]
     BadPublicKey,
-    /// A verifier key is not of the form `name+hexkeyid+base64key`.
+    /// A verifier or cosigner key text is not of the form
+    /// `name+hexkeyid+base64key` of its signature type (see `NoteKey::parse`).
     #[error("invalid verifier key {0:?}: expected name+hexkeyid+base64key (as printed by `access-ledger keygen`)")]
     BadVerifierKey(String),
-    /// A verifier key's key id does not match its name and key.
+    /// A verifier or cosigner key's key id does not match its name and key.
     #[error("verifier key {0:?}: key id does not match the name and key")]
     KeyIdMismatch(String),
     /// The key file is inside a ledger directory.
@@ -197,98 +194,6 @@ impl<'de> serde::Deserialize<'de> for PublicKey {
     }
 }
 
-/// The 4-byte key id of a signed-note key: the first 4 bytes of
-/// SHA-256(name || 0x0A || 0x01 || public key).
-pub fn note_key_id(name: &str, key: &PublicKey) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([0x0A, NOTE_ALG_ED25519]);
-    h.update(key.as_bytes());
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
-}
-
-/// A named public key, as in C2SP signed notes: text form
-/// `name+hexkeyid+base64(0x01 || key)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifierKey {
-    name: AuthorityName,
-    key: PublicKey,
-}
-
-impl VerifierKey {
-    /// Pairs a name with a key.
-    pub fn new(name: AuthorityName, key: PublicKey) -> Self {
-        VerifierKey { name, key }
-    }
-
-    /// The key's name.
-    pub fn name(&self) -> &AuthorityName {
-        &self.name
-    }
-
-    /// The public key.
-    pub fn key(&self) -> &PublicKey {
-        &self.key
-    }
-
-    /// The 4-byte note key id.
-    pub fn key_id(&self) -> [u8; 4] {
-        note_key_id(self.name.as_str(), &self.key)
-    }
-
-    /// Parses `name+hexkeyid+base64(0x01 || key)`, checking the key id.
-    pub fn parse(s: &str) -> Result<Self, KeyError> {
-        let s = s.trim();
-        let bad = || KeyError::BadVerifierKey(quotable(s));
-        // As in Go's sumdb/note: the key itself is base64 and may contain `+`.
-        let mut parts = s.splitn(3, '+');
-        let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad());
-        };
-        let name = AuthorityName::new(name).map_err(|_| bad())?;
-        let id = hex::decode(id).map_err(|_| bad())?;
-        let raw = B64.decode(b64).map_err(|_| bad())?;
-        if id.len() != 4 || raw.len() != 33 || raw[0] != NOTE_ALG_ED25519 {
-            return Err(bad());
-        }
-        let mut k = [0u8; 32];
-        k.copy_from_slice(&raw[1..]);
-        let key = PublicKey::from_bytes(k)?;
-        let vk = VerifierKey { name, key };
-        if vk.key_id()[..] != id[..] {
-            return Err(KeyError::KeyIdMismatch(quotable(s)));
-        }
-        Ok(vk)
-    }
-}
-
-/// What an error may quote of a rejected key argument: a verifier key is one
-/// short line, so anything else (such as a private key file pasted by
-/// mistake) is described, never shown.
-fn quotable(s: &str) -> String {
-    if s.len() > 200 || s.contains('\n') || s.contains("PRIVATE KEY") {
-        format!("<{} bytes of text, not shown>", s.len())
-    } else {
-        s.to_owned()
-    }
-}
-
-impl fmt::Display for VerifierKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = Vec::with_capacity(33);
-        raw.push(NOTE_ALG_ED25519);
-        raw.extend_from_slice(self.key.as_bytes());
-        write!(
-            f,
-            "{}+{}+{}",
-            self.name,
-            hex::encode(self.key_id()),
-            B64.encode(raw)
-        )
-    }
-}
-
 /// A named ed25519 signing key. The secret is zeroized when dropped and never
 /// printed (its `Debug` shows only the public half).
 pub struct SecretKey {
@@ -352,10 +257,7 @@ impl SecretKey {
 
     /// The public half in note verifier form.
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey {
-            name: self.name.clone(),
-            key: self.public(),
-        }
+        VerifierKey::of(self)
     }
 
     /// Signs `msg` (deterministic ed25519, RFC 8032).
@@ -430,55 +332,27 @@ impl SecretKey {
         })
     }
 
-    /// Writes a new key file with mode 0600; refuses to overwrite.
+    /// Writes a new key file with mode 0600; refuses to replace any existing
+    /// file. When this returns `Ok`, the file and its directory entry are on
+    /// disk (`durable::create_new`); on an error, no partial file is left.
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(path).map_err(|e| {
+        let text = self.to_file_text(&crate::time::Timestamp::now().rfc3339());
+        durable::create_new(path, FileMode::OwnerOnly, text.as_bytes()).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 KeyError::Exists(path.to_owned())
             } else {
-                io(e)
+                KeyError::Io {
+                    path: path.to_owned(),
+                    source: e,
+                }
             }
-        })?;
-        let text = self.to_file_text(&crate::time::Timestamp::now().rfc3339());
-        f.write_all(text.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        Ok(())
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn verifier_key_round_trip() {
-        let sk = SecretKey::from_seed(AuthorityName::new("test-admin").unwrap(), &[7; 32]);
-        let text = sk.verifier().to_string();
-        // Keys whose base64 contains `+` parse too.
-        for n in 0..64u8 {
-            let k = SecretKey::from_seed(AuthorityName::new("k").unwrap(), &[n; 32]);
-            assert_eq!(
-                VerifierKey::parse(&k.verifier().to_string()).unwrap(),
-                k.verifier()
-            );
-        }
-        let vk = VerifierKey::parse(&text).unwrap();
-        assert_eq!(vk, sk.verifier());
-        let mut bad = text.clone();
-        bad.replace_range(11..12, if &text[11..12] == "0" { "1" } else { "0" });
-        assert!(VerifierKey::parse(&bad).is_err());
-    }
 
     #[test]
     fn key_file_round_trip_and_mode() {

@@ -6,15 +6,18 @@
 //!
 //! - **Vocabulary**: `ident` (subjects, resources, rights: checked on
 //!   construction), `time` (instants and the ledger's time zone), `event`
-//!   (the bodies), `keys` (ed25519 keys, key files, note verifier keys).
+//!   (the bodies), `keys` (ed25519 keys and private key files).
 //! - **Format**: `encoding` (the one canonical bincode encoding), `entry`
 //!   (signing and hashing; docs/FORMAT.md).
 //! - **Rules**: `chain` ([`LedgerState::admit`], the single judge of an
 //!   entry, for append and verify alike).
 //! - **Storage**: `store` (the only module that touches sled), `ledger`
-//!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints).
-//! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `checkpoint` (C2SP
-//!   signed notes and cosignatures), `witness` (docs/TRANSPARENCY.md).
+//!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints),
+//!   `durable` (the one way a file is written durably: replace or create-new).
+//! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `note` (C2SP
+//!   signed notes: key names and ids, signature lines, verifier and cosigner
+//!   keys), `checkpoint` (checkpoint bodies and cosignature/v1, as notes),
+//!   `witness` (docs/TRANSPARENCY.md).
 //! - **Queries**: `projection` (the reference replay of docs/SEMANTICS.md) and
 //!   `query` (the sled indexes that answer the same, fast).
 //! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
@@ -25,6 +28,7 @@
 mod chain;
 mod checkpoint;
 mod demo;
+mod durable;
 mod encoding;
 mod entry;
 mod event;
@@ -34,6 +38,7 @@ mod json;
 mod keys;
 mod ledger;
 mod merkle;
+mod note;
 mod projection;
 mod query;
 mod store;
@@ -44,10 +49,8 @@ mod witness;
 // The public interface is:
 pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Violation};
 pub use checkpoint::{
-    cosignature_message, cosigner_key_id, Checkpoint, CheckpointError, CosignerKey, Note,
-    NoteSignature, SignedCheckpoint, COSIGNATURE_TIME_PREFIX, COSIGNATURE_V1_HEADER,
-    MAX_COSIGNATURE_TIME, MAX_NOTE_LEN, MAX_NOTE_SIGNATURES, NOTE_ALG_COSIGNATURE_V1,
-    SIGNATURE_LINE_PREFIX,
+    cosignature_message, Checkpoint, CheckpointError, SignedCheckpoint, COSIGNATURE_TIME_PREFIX,
+    COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIME,
 };
 pub use demo::{Fixture, FixtureKey};
 pub use encoding::{EncodingError, MAX_ENCODED_LEN};
@@ -63,13 +66,17 @@ pub use ident::{
 pub use json::{
     entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,
 };
-pub use keys::{note_key_id, KeyError, PublicKey, SecretKey, VerifierKey};
+pub use keys::{KeyError, PublicKey, SecretKey};
 pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};
 pub use merkle::{
     append_leaf, consistency_proof, inclusion_proof, tree_root, verify_consistency,
     verify_inclusion, CompactRange, ConsistencyProof, InclusionProof, MemoryTree, MemoryTreeError,
     NodeSink, NodeSource, ProofError, ProveError, TreeHash, LEAF_HASH_PREFIX, MAX_PROOF_LEN,
     NODE_HASH_PREFIX,
+};
+pub use note::{
+    note_key_id, CosignerKey, Note, NoteError, NoteKey, NoteSignature, VerifierKey, MAX_NOTE_LEN,
+    MAX_NOTE_SIGNATURES, NOTE_ALG_COSIGNATURE_V1, NOTE_ALG_ED25519, SIGNATURE_LINE_PREFIX,
 };
 pub use projection::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,

@@ -41,12 +41,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
+use crate::durable::{FileMode, NewFile};
 use crate::merkle::{NodeSink, NodeSource, TreeHash};
 
 /// The file that marks a directory as a ledger.
@@ -170,19 +170,14 @@ impl Store {
         // Created exclusively and locked at once: of two racing inits, one
         // gets NotEmpty or InUse.
         let new_marker = dir.join(MARKER_NEW);
-        let mut marker = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&new_marker)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => StoreError::NotEmpty(dir.to_owned()),
-                _ => io(e),
-            })?;
-        if marker.try_lock_exclusive().is_err() {
+        let marker = NewFile::create(&new_marker, FileMode::Umask).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::NotEmpty(dir.to_owned()),
+            _ => io(e),
+        })?;
+        if marker.file().try_lock_exclusive().is_err() {
             return Err(StoreError::InUse(dir.to_owned()));
         }
-        marker.write_all(MARKER_TEXT.as_bytes()).map_err(io)?;
-        marker.sync_all().map_err(io)?;
+        let marker = marker.commit(MARKER_TEXT.as_bytes()).map_err(io)?;
         let store = Self::open_locked(dir, marker, Duration::ZERO)?;
         // Another init may have finished between the check above and our
         // lock; never write a second genesis over its ledger.
@@ -404,13 +399,13 @@ impl Store {
     /// after a commit is durable, so the record is never ahead of the store;
     /// a crash can only leave it behind.
     pub fn record_head(&self, size: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
-        let io = |source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let tmp = self.path.join(format!("{HEAD_FILE}.tmp"));
-        fs::write(&tmp, format!("{size} {}\n", hex::encode(hash))).map_err(io)?;
-        fs::rename(&tmp, self.path.join(HEAD_FILE)).map_err(io)
+        let record = format!("{size} {}\n", hex::encode(hash));
+        crate::durable::replace_unsynced(&self.path.join(HEAD_FILE), record.as_bytes()).map_err(
+            |source| StoreError::Io {
+                path: self.path.clone(),
+                source,
+            },
+        )
     }
 
     /// Starts a set of writes that [`Store::commit`] applies atomically.

@@ -4,18 +4,17 @@
 //! See [`Witness`] for the rules, and docs/TRANSPARENCY.md section 7.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::{CheckpointError, CosignerKey, SignedCheckpoint};
+use crate::checkpoint::{CheckpointError, SignedCheckpoint};
+use crate::durable;
 use crate::ident::Origin;
-use crate::keys::{SecretKey, VerifierKey};
+use crate::keys::SecretKey;
 use crate::merkle::{ConsistencyProof, ProofError, TreeHash};
+use crate::note::{CosignerKey, NoteError, VerifierKey};
 
 /// The file in a witness directory that holds the last cosigned checkpoint.
 pub const WITNESS_STATE_FILE: &str = "latest-checkpoint";
-/// The temporary file a new state is written to before it is renamed.
-const WITNESS_STATE_TEMP: &str = "latest-checkpoint.tmp";
 
 /// Why a witness refused a checkpoint or could not keep its state.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +165,7 @@ impl Witness {
         now: u64,
     ) -> Result<String, WitnessError> {
         let mut new = SignedCheckpoint::open(checkpoint_note, ledger_key).map_err(|e| match e {
-            CheckpointError::NotSigned { .. } | CheckpointError::BadSignature { .. } => {
+            CheckpointError::Note(NoteError::NotSigned { .. } | NoteError::BadSignature { .. }) => {
                 WitnessError::BadSignature(e)
             }
             e => WitnessError::Malformed(e),
@@ -187,26 +186,10 @@ impl Witness {
     }
 
     /// Writes the state atomically: temporary file, fsync, rename, fsync of
-    /// the directory.
+    /// the directory (`durable::replace`).
     fn store(&self, text: &str) -> Result<(), WitnessError> {
-        let (temp, path) = (
-            self.dir.join(WITNESS_STATE_TEMP),
-            self.dir.join(WITNESS_STATE_FILE),
-        );
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| WitnessError::Io { path, source }
-        };
-        let mut f = fs::File::create(&temp).map_err(io(&temp))?;
-        f.write_all(text.as_bytes()).map_err(io(&temp))?;
-        f.sync_all().map_err(io(&temp))?;
-        drop(f);
-        fs::rename(&temp, &path).map_err(io(&path))?;
-        #[cfg(unix)]
-        fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))?;
-        Ok(())
+        let path = self.dir.join(WITNESS_STATE_FILE);
+        durable::replace(&path, text.as_bytes()).map_err(|source| WitnessError::Io { path, source })
     }
 }
 
@@ -328,7 +311,11 @@ mod tests {
         let mut w = Witness::open(s.dir.path()).unwrap();
         let stored = fs::read_to_string(s.dir.path().join(WITNESS_STATE_FILE)).unwrap();
         assert_eq!(w.latest(), Some(stored.as_str()));
-        assert!(!s.dir.path().join(WITNESS_STATE_TEMP).exists());
+        let files: Vec<_> = fs::read_dir(s.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, [WITNESS_STATE_FILE], "no temporary file is left");
         assert!(matches!(
             s.accept(&mut w, 49, None),
             Err(WitnessError::Rollback { old: 50, new: 49 })
@@ -391,17 +378,17 @@ mod tests {
         let r = w.accept(&s.note(5), &other.verifier(), None, &s.witness, NOW);
         assert!(matches!(
             r,
-            Err(WitnessError::BadSignature(
-                CheckpointError::NotSigned { .. }
-            ))
+            Err(WitnessError::BadSignature(CheckpointError::Note(
+                NoteError::NotSigned { .. }
+            )))
         ));
         let tampered = s.note(5).replace("\n5\n", "\n6\n");
         let r = w.accept(&tampered, &s.ledger.verifier(), None, &s.witness, NOW);
         assert!(matches!(
             r,
-            Err(WitnessError::BadSignature(
-                CheckpointError::BadSignature { .. }
-            ))
+            Err(WitnessError::BadSignature(CheckpointError::Note(
+                NoteError::BadSignature { .. }
+            )))
         ));
         let r = w.accept("not a note", &s.ledger.verifier(), None, &s.witness, NOW);
         assert!(matches!(r, Err(WitnessError::Malformed(_))));

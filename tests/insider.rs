@@ -239,7 +239,7 @@ fn another_local_user_cannot_lock_the_ledger() {
     // Before anything else, a ledger made by an earlier version was 0755;
     // any open by its owner tightens it.
     std::fs::set_permissions(
-        &w.ledger(),
+        w.ledger(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
