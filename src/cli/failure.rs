@@ -186,3 +186,25 @@ impl From<WitnessError> for Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_stdout_is_a_quiet_success_and_other_write_errors_are_not() {
+        let closed = Failure::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(matches!(closed, Failure::Closed));
+        assert_eq!(
+            closed.hint("never shown").report(),
+            ExitCode::from(exit::OK)
+        );
+        match Failure::output("entry 6", io::Error::other("disk full")) {
+            Failure::Error { code, message, .. } => {
+                assert_eq!(code, exit::UNAVAILABLE);
+                assert_eq!(message, "cannot write entry 6: disk full");
+            }
+            closed => panic!("{closed:?}"),
+        }
+    }
+}

@@ -107,3 +107,87 @@ impl Context {
         Ledger::open(&self.ledger, self.wait).map_err(Failure::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::args::Grant;
+    use super::output::Format;
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["access-ledger"], args].concat())
+    }
+
+    fn refused(args: &[&str]) -> Option<String> {
+        value::refused_value(&parse(args).unwrap_err()).map(str::to_owned)
+    }
+
+    #[test]
+    fn arguments_arrive_as_domain_values() {
+        let cli = parse(&[
+            "--wait",
+            "0.5",
+            "grant",
+            "agency:fbi",
+            "cpd/clear",
+            "--rights",
+            "read, export",
+            "--key",
+            "k",
+        ])
+        .unwrap();
+        assert_eq!(cli.wait, Duration::from_millis(500));
+        let Command::Grant(Grant {
+            subject, rights, w, ..
+        }) = cli.command
+        else {
+            panic!("not a grant");
+        };
+        assert_eq!(subject.as_str(), "agency:fbi");
+        assert_eq!(rights.to_string(), "export,read");
+        assert!(w.effective_at.is_none());
+        for (args, format) in [
+            (&["verify"][..], Format::Text),
+            (&["verify", "--json"], Format::Json),
+        ] {
+            let Command::Verify(v) = parse(args).unwrap().command else {
+                panic!("not verify");
+            };
+            assert_eq!(v.format, format);
+        }
+    }
+
+    #[test]
+    fn a_refused_value_is_one_line_naming_its_flag() {
+        let grant = |subject: &str, rights: &str| {
+            refused(&["grant", subject, "cpd", "--rights", rights, "--key", "k"]).unwrap()
+        };
+        // A positional's message names what it is; a flag's names the flag.
+        assert!(grant("ICE", "read").starts_with("invalid subject \"ICE\": "));
+        assert!(grant("agency:ice", "Read").starts_with("--rights: invalid right \"Read\""));
+        let t = refused(&["check", "agency:ice", "cpd", "read", "--at", "2019-13-45"]).unwrap();
+        assert!(t.starts_with("--at: invalid time \"2019-13-45\""), "{t}");
+        let w = refused(&["--wait", "nan", "verify"]).unwrap();
+        assert_eq!(
+            w,
+            "--wait: expected a number of seconds from 0 to 3600, got \"nan\""
+        );
+        // A private key pasted as a verifier key is not quoted back.
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----";
+        let k = refused(&[
+            "witness",
+            "--state",
+            "s",
+            "--key",
+            "k",
+            "cp",
+            "--ledger-key",
+            &format!("x{pem}"),
+        ])
+        .unwrap();
+        assert!(!k.contains("MC4C") && !k.contains('\n'), "{k}");
+        // Usage errors and help stay clap's own.
+        assert_eq!(refused(&["grnt"]), None);
+        assert_eq!(refused(&["grant", "agency:ice"]), None);
+    }
+}

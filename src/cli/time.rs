@@ -119,3 +119,51 @@ impl Clock {
         t.map(|t| self.resolve(t)).transpose()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::exit;
+
+    fn arg(s: &str) -> TimeArg {
+        TimeArg {
+            flag: "--at".into(),
+            when: When::parse(s).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_time_is_sorted_at_the_edge_and_resolved_in_the_ledgers_zone() {
+        let chicago = Clock::new(Zone::new("America/Chicago").unwrap());
+        let at = |s: &str| chicago.resolve(&arg(s)).unwrap().rfc3339();
+        assert_eq!(at("2019-07-10"), "2019-07-10T05:00:00Z");
+        assert_eq!(at(" 2019-07-10T09:30 "), "2019-07-10T14:30:00Z");
+        assert_eq!(at("2019-07-10T09:30:00-04:00"), "2019-07-10T13:30:00Z");
+        assert_eq!(chicago.resolve(&arg("now")).unwrap(), chicago.now);
+        assert_eq!(chicago.or_now(None).unwrap(), chicago.now);
+        assert_eq!(chicago.optional(None).unwrap(), None);
+        // A daylight-saving gap exists only in a zone: found on resolving,
+        // and the message names the flag.
+        match chicago.resolve(&arg("2019-03-10T02:30")) {
+            Err(Failure::Error { code, message, .. }) => {
+                assert_eq!(code, exit::USAGE);
+                assert!(
+                    message.starts_with("--at: time \"2019-03-10T02:30\" does not exist"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_is_no_time_in_any_zone_is_refused_at_the_edge() {
+        for s in ["last tuesday", "2019-13-45", "", "nowish"] {
+            assert!(matches!(When::parse(s), Err(TimeError::Syntax(_))), "{s:?}");
+        }
+        assert!(matches!(
+            When::parse("2019-07-10T00:00:00.0000001Z"),
+            Err(TimeError::Precision(_))
+        ));
+    }
+}
