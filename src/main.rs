@@ -5,37 +5,10 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    quiet_broken_pipe();
-    let args = cli::Cli::parse();
-    match cli::run(args) {
+    match cli::parse().and_then(cli::run) {
         Ok(code) => ExitCode::from(code),
-        Err(f) => {
-            eprintln!("error: {}", f.message);
-            if let Some(h) = f.hint {
-                eprintln!("hint: {h}");
-            }
-            ExitCode::from(f.code)
-        }
+        // A closed standard output (`log | head -1`) reports nothing and exits 0.
+        Err(failure) => failure.report(),
     }
-}
-
-/// `access-ledger log | head` closes our stdout early; `println!` then
-/// panics with a broken pipe. Exit quietly instead, as other tools do.
-fn quiet_broken_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if msg.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default(info);
-    }));
 }

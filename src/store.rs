@@ -85,7 +85,7 @@ pub enum StoreError {
     #[error("{0} is not a ledger directory (no {MARKER_FILE} file)")]
     NotALedger(PathBuf),
     /// An `init` that was interrupted before its genesis entry was durable.
-    #[error("{0} holds an interrupted init, not a ledger; remove it and run init again")]
+    #[error("{0} holds an interrupted init, not a ledger")]
     InterruptedInit(PathBuf),
     /// `init` on a directory that has files in it.
     #[error("{0} exists and is not empty; init needs a new or empty directory")]

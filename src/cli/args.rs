@@ -1,8 +1,21 @@
-//! The command line, defined once with clap derive.
+//! The command line, defined once with clap derive: `--help`, the shell
+//! completions and the man page all come from these types.
+//!
+//! Every argument is parsed into a domain value here, at the edge (see
+//! [`super::value`]); each command is one struct, and its handler is that
+//! struct's `run` in the command's own module.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use access_ledger::{
+    AuthorityName, Origin, Resource, Right, Rights, Roles, Subject, Text, VerifierKey, Zone,
+};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use super::output::Format;
+use super::time::TimeArg;
+use super::value;
 
 /// A tamper-evident, signed and hash-chained ledger of who may access which
 /// public database.
@@ -33,22 +46,12 @@ pub struct Cli {
     pub ledger: PathBuf,
 
     /// Seconds to wait for another process to release the ledger (0 to 3600).
-    #[arg(long, global = true, default_value_t = 3.0, value_name = "SECONDS", value_parser = seconds)]
-    pub wait: f64,
+    #[arg(long, global = true, default_value = "3", value_name = "SECONDS", value_parser = value::seconds())]
+    pub wait: Duration,
 
     /// The command.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// A number of seconds from 0 to 3600 (not NaN, not infinite).
-fn seconds(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=3600.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "expected a number of seconds from 0 to 3600, got {s:?}"
-        )),
-    }
 }
 
 /// Every command.
@@ -58,35 +61,12 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  access-ledger keygen --name cpd-admin --out cpd-admin.key"
     )]
-    Keygen {
-        /// The authority name the key is for ([a-z0-9._-]).
-        #[arg(long)]
-        name: String,
-        /// Where to write the private key (never inside a ledger directory).
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Keygen(Keygen),
     /// Create a new ledger whose first authority is the key's owner.
     #[command(
         after_help = "Example:\n  access-ledger init --origin chicago.gov/cpd-access --time-zone America/Chicago --key cpd-admin.key"
     )]
-    Init {
-        /// The log's name, first line of its checkpoints (e.g. chicago.gov/cpd-access).
-        #[arg(long)]
-        origin: String,
-        /// IANA time zone for plain dates (e.g. America/Chicago).
-        #[arg(long, value_name = "TZ")]
-        time_zone: String,
-        /// The first authority's private key (from keygen).
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// Back-date the genesis (migrating an existing paper record); bounds every later recorded_at.
-        #[arg(long, value_name = "TIME")]
-        created_at: Option<String>,
-    },
+    Init(Init),
     /// Add or retire a signing authority (admins only).
     #[command(subcommand)]
     Authority(AuthorityCommand),
@@ -94,242 +74,76 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  access-ledger grant group:federal-partners cpd/clear --rights read --basis \"MOU 2016-04\" --effective-at 2016-04-01 --key clerk.key"
     )]
-    Grant {
-        /// Who (kind:name, e.g. agency:fbi, group:federal-partners).
-        subject: String,
-        /// What (e.g. cpd/clear/arrests).
-        resource: String,
-        /// Comma-separated rights, or * for all.
-        #[arg(long, value_name = "RIGHTS")]
-        rights: String,
-        /// The legal or contractual basis.
-        #[arg(long, default_value = "")]
-        basis: String,
-        /// Until when (exclusive).
-        #[arg(long, value_name = "TIME")]
-        until: Option<String>,
-        #[command(flatten)]
-        w: WriteArgs,
-    },
+    Grant(Grant),
     /// Revoke rights (all by default); --permanent makes it a ban that nothing can grant back.
     #[command(
         after_help = "Example:\n  access-ledger revoke agency:ice cpd --permanent --reason \"Mayor's order\" --effective-at 2019-07-10 --key clerk.key"
     )]
-    Revoke {
-        /// Who.
-        subject: String,
-        /// What.
-        resource: String,
-        /// Comma-separated rights (default: all).
-        #[arg(long, value_name = "RIGHTS")]
-        rights: Option<String>,
-        /// Why.
-        #[arg(long, default_value = "")]
-        reason: String,
-        /// A ban: denies these rights by every route from effective_at on, forever.
-        #[arg(long)]
-        permanent: bool,
-        #[command(flatten)]
-        w: WriteArgs,
-    },
+    Revoke(Revoke),
     /// Add a subject (or a group) to a group.
-    Join {
-        /// The member.
-        member: String,
-        /// The group (group:name).
-        group: String,
-        #[command(flatten)]
-        w: WriteArgs,
-    },
+    Join(Join),
     /// Remove a subject from a group.
-    Leave {
-        /// The member.
-        member: String,
-        /// The group (group:name).
-        group: String,
-        #[command(flatten)]
-        w: WriteArgs,
-    },
+    Leave(Leave),
     /// Record an onward-sharing agreement: FROM may pass data of RESOURCE to TO.
-    Share {
-        /// Who may pass data on.
-        from: String,
-        /// Who may receive it.
-        to: String,
-        /// Which data.
-        resource: String,
-        /// Comma-separated rights the recipient may exercise.
-        #[arg(long, value_name = "RIGHTS")]
-        rights: String,
-        /// The agreement.
-        #[arg(long, default_value = "")]
-        basis: String,
-        /// Until when (exclusive).
-        #[arg(long, value_name = "TIME")]
-        until: Option<String>,
-        #[command(flatten)]
-        w: WriteArgs,
-    },
+    Share(Share),
     /// End a sharing agreement (all rights by default).
-    Unshare {
-        /// Who may no longer pass data on.
-        from: String,
-        /// To whom.
-        to: String,
-        /// Which data.
-        resource: String,
-        /// Comma-separated rights (default: all).
-        #[arg(long, value_name = "RIGHTS")]
-        rights: Option<String>,
-        /// Why.
-        #[arg(long, default_value = "")]
-        basis: String,
-        #[command(flatten)]
-        w: WriteArgs,
-    },
+    Unshare(Unshare),
     /// Sign and append every event of a JSON Lines file, all or nothing.
     #[command(
         after_help = "Each line is one JSON object, e.g.\n  {\"type\":\"grant\",\"subject\":\"agency:fbi\",\"resource\":\"cpd/clear\",\"rights\":[\"read\"],\"basis\":\"MOU\",\"effective_at\":\"2016-04-01\"}\n\
 Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in the future).\n\
 `log --json` output imports as is (genesis lines are skipped; signatures are made anew)."
     )]
-    Import {
-        /// The JSON Lines file (- for standard input).
-        file: PathBuf,
-        /// The signing key.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-    },
+    Import(Import),
     /// List entries.
-    Log {
-        /// First seq to list.
-        #[arg(long, default_value_t = 0)]
-        from: u64,
-        /// Most entries to list.
-        #[arg(long)]
-        limit: Option<u64>,
-        /// Print JSON Lines (re-importable with `import`).
-        #[arg(long)]
-        json: bool,
-    },
+    Log(Log),
     /// Show one entry in full.
-    Show {
-        /// The entry's seq.
-        seq: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Write the entry's exact stored bytes (for `verify-proof --entry`).
-        #[arg(long, conflicts_with = "json")]
-        raw: bool,
-    },
+    Show(Show),
     /// Replay the whole log and check every link, signature, authority and ban.
-    Verify {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(Verify),
     /// Rebuild every derived index from the entries alone.
-    Reindex,
+    Reindex(Reindex),
     /// May SUBJECT exercise RIGHT on RESOURCE? Exit 0 allowed, 1 denied; says which events decide.
     #[command(
         after_help = "Examples:\n  access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-20\n  \
 access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-10 --known-at 2019-07-11   # before the ban was recorded"
     )]
-    Check {
-        /// Who (kind:name).
-        subject: String,
-        /// What (e.g. cpd/clear/arrests).
-        resource: String,
-        /// One right (e.g. read).
-        right: String,
-        #[command(flatten)]
-        q: QueryArgs,
-    },
+    Check(Check),
     /// Every subject that may exercise RIGHT on RESOURCE, with its route.
     #[command(
         name = "who-can",
         after_help = "Example:\n  access-ledger who-can cpd/clear read --at 2019-07-14"
     )]
-    WhoCan {
-        /// What.
-        resource: String,
-        /// One right.
-        right: String,
-        #[command(flatten)]
-        q: QueryArgs,
-    },
+    WhoCan(WhoCan),
     /// Every resource and right SUBJECT holds, with routes.
     #[command(
         name = "what-can",
         after_help = "Example:\n  access-ledger what-can agency:fbi --at 2019-07-14"
     )]
-    WhatCan {
-        /// Who.
-        subject: String,
-        #[command(flatten)]
-        q: QueryArgs,
-    },
+    WhatCan(WhatCan),
     /// Every path by which data of RESOURCE reaches SUBJECT: grants, groups, sharing agreements.
     #[command(
         after_help = "Example:\n  access-ledger exposure agency:ice cpd/clear --at 2019-07-20\n\n\
 An analysis, not a decision: paths that reach a banned subject are flagged."
     )]
-    Exposure {
-        /// Who.
-        subject: String,
-        /// What.
-        resource: String,
-        #[command(flatten)]
-        q: QueryArgs,
-    },
+    Exposure(Exposure),
     /// The timeline of events about a subject or a resource, with who signed each.
     #[command(
         after_help = "Examples:\n  access-ledger history --subject agency:ice\n  access-ledger history --resource cpd/clear/arrests"
     )]
-    History {
-        #[command(flatten)]
-        target: HistoryTarget,
-        #[command(flatten)]
-        q: QueryArgs,
-    },
+    History(History),
     /// Every change of effective access in a period: who gained or lost what, when, by which event.
     #[command(after_help = "Example:\n  access-ledger changes --from 2019-07-01 --to 2019-08-01")]
-    Changes {
-        /// Start of the period (inclusive).
-        #[arg(long, value_name = "TIME")]
-        from: String,
-        /// End of the period (exclusive).
-        #[arg(long, value_name = "TIME")]
-        to: String,
-        /// Knowledge time: what the ledger had recorded by then (default now).
-        #[arg(long, value_name = "TIME")]
-        known_at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Changes(Changes),
     /// Replay the log from scratch and compare the stored indexes with the replay.
-    Rebuild {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Rebuild(Rebuild),
     /// Sign a checkpoint of the current head (key with the checkpoint role), store and print it.
     #[command(
         after_help = "Example:\n  access-ledger checkpoint --key log-signer.key > checkpoint.txt"
     )]
-    Checkpoint {
-        /// The signing key (an authority with the checkpoint role).
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-    },
+    Checkpoint(Checkpoint),
     /// List the stored checkpoints.
-    Checkpoints {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Checkpoints(Checkpoints),
     /// Prove that an entry is in the log, that the log only grew, or that a ban stands.
     #[command(subcommand)]
     Prove(ProveCommand),
@@ -343,44 +157,370 @@ The first checkpoint is accepted on trust; every later one needs a consistency p
 last accepted one (`access-ledger prove consistency --from OLD --to NEW`). A smaller tree\n\
 (rollback), a different root at the same size (fork) or a bad signature is refused with exit 4."
     )]
-    Witness {
-        /// The witness's state directory (keeps the last accepted checkpoint).
-        #[arg(long, value_name = "DIR")]
-        state: PathBuf,
-        /// The ledger's checkpoint verifier key (name+keyid+base64, from `authority list`).
-        #[arg(long, value_name = "VKEY")]
-        ledger_key: String,
-        /// The witness's own signing key.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// The checkpoint note to accept.
-        checkpoint: PathBuf,
-        /// The consistency proof from the last accepted checkpoint (JSON or text form).
-        #[arg(long, value_name = "FILE")]
-        proof: Option<PathBuf>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Witness(Witness),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Example:\n  access-ledger completions bash > /etc/bash_completion.d/access-ledger"
     )]
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
+    Completions(Completions),
     /// Print the man page (roff).
     #[command(
         after_help = "Example:\n  access-ledger man > access-ledger.1 && man ./access-ledger.1"
     )]
-    Man,
+    Man(Man),
     /// Build the illustrative Chicago 2019 ledger from the fixture, verify it, and take a tour.
-    Demo {
-        /// Where to build it (replaced if it holds an earlier demo).
-        #[arg(long, value_name = "DIR", default_value = "access-ledger-demo")]
-        out: PathBuf,
-    },
+    Demo(Demo),
+}
+
+/// `keygen`.
+#[derive(Debug, Args)]
+pub struct Keygen {
+    /// The authority name the key is for ([a-z0-9._-]).
+    #[arg(long, value_parser = value::authority_name())]
+    pub name: AuthorityName,
+    /// Where to write the private key (never inside a ledger directory).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct Init {
+    /// The log's name, first line of its checkpoints (e.g. chicago.gov/cpd-access).
+    #[arg(long, value_parser = value::origin())]
+    pub origin: Origin,
+    /// IANA time zone for plain dates (e.g. America/Chicago).
+    #[arg(long, value_name = "TZ", value_parser = value::zone())]
+    pub time_zone: Zone,
+    /// The first authority's private key (from keygen).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Back-date the genesis (migrating an existing paper record); bounds every later recorded_at.
+    #[arg(long, value_name = "TIME")]
+    pub created_at: Option<TimeArg>,
+}
+
+/// `grant`.
+#[derive(Debug, Args)]
+pub struct Grant {
+    /// Who (kind:name, e.g. agency:fbi, group:federal-partners).
+    #[arg(value_parser = value::subject())]
+    pub subject: Subject,
+    /// What (e.g. cpd/clear/arrests).
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    /// Comma-separated rights, or * for all.
+    #[arg(long, value_name = "RIGHTS", value_parser = value::rights())]
+    pub rights: Rights,
+    /// The legal or contractual basis.
+    #[arg(long, default_value = "", value_parser = value::basis())]
+    pub basis: Text,
+    /// Until when (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<TimeArg>,
+    #[command(flatten)]
+    pub w: WriteArgs,
+}
+
+/// `revoke`.
+#[derive(Debug, Args)]
+pub struct Revoke {
+    /// Who.
+    #[arg(value_parser = value::subject())]
+    pub subject: Subject,
+    /// What.
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    /// Comma-separated rights (default: all).
+    #[arg(long, value_name = "RIGHTS", value_parser = value::rights())]
+    pub rights: Option<Rights>,
+    /// Why.
+    #[arg(long, default_value = "", value_parser = value::reason())]
+    pub reason: Text,
+    /// A ban: denies these rights by every route from effective_at on, forever.
+    #[arg(long)]
+    pub permanent: bool,
+    #[command(flatten)]
+    pub w: WriteArgs,
+}
+
+/// `join`.
+#[derive(Debug, Args)]
+pub struct Join {
+    /// The member.
+    #[arg(value_parser = value::subject())]
+    pub member: Subject,
+    /// The group (group:name).
+    #[arg(value_parser = value::subject())]
+    pub group: Subject,
+    #[command(flatten)]
+    pub w: WriteArgs,
+}
+
+/// `leave`.
+#[derive(Debug, Args)]
+pub struct Leave {
+    /// The member.
+    #[arg(value_parser = value::subject())]
+    pub member: Subject,
+    /// The group (group:name).
+    #[arg(value_parser = value::subject())]
+    pub group: Subject,
+    #[command(flatten)]
+    pub w: WriteArgs,
+}
+
+/// `share`.
+#[derive(Debug, Args)]
+pub struct Share {
+    /// Who may pass data on.
+    #[arg(value_parser = value::subject())]
+    pub from: Subject,
+    /// Who may receive it.
+    #[arg(value_parser = value::subject())]
+    pub to: Subject,
+    /// Which data.
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    /// Comma-separated rights the recipient may exercise.
+    #[arg(long, value_name = "RIGHTS", value_parser = value::rights())]
+    pub rights: Rights,
+    /// The agreement.
+    #[arg(long, default_value = "", value_parser = value::basis())]
+    pub basis: Text,
+    /// Until when (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<TimeArg>,
+    #[command(flatten)]
+    pub w: WriteArgs,
+}
+
+/// `unshare`.
+#[derive(Debug, Args)]
+pub struct Unshare {
+    /// Who may no longer pass data on.
+    #[arg(value_parser = value::subject())]
+    pub from: Subject,
+    /// To whom.
+    #[arg(value_parser = value::subject())]
+    pub to: Subject,
+    /// Which data.
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    /// Comma-separated rights (default: all).
+    #[arg(long, value_name = "RIGHTS", value_parser = value::rights())]
+    pub rights: Option<Rights>,
+    /// Why.
+    #[arg(long, default_value = "", value_parser = value::basis())]
+    pub basis: Text,
+    #[command(flatten)]
+    pub w: WriteArgs,
+}
+
+/// What every access-event command takes.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// When it takes effect (RFC 3339, or a plain date/time in the ledger's zone); default now.
+    #[arg(long, value_name = "TIME")]
+    pub effective_at: Option<TimeArg>,
+    /// The signing key (an admin or writer).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct Import {
+    /// The JSON Lines file (- for standard input).
+    pub file: PathBuf,
+    /// The signing key.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
+/// `log`.
+#[derive(Debug, Args)]
+pub struct Log {
+    /// First seq to list.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Most entries to list.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Print JSON Lines (re-importable with `import`).
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct Show {
+    /// The entry's seq.
+    pub seq: u64,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+    /// Write the entry's exact stored bytes (for `verify-proof --entry`).
+    #[arg(long, conflicts_with = "format")]
+    pub raw: bool,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct Verify {
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `reindex`.
+#[derive(Debug, Args)]
+pub struct Reindex {}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct Check {
+    /// Who (kind:name).
+    #[arg(value_parser = value::subject())]
+    pub subject: Subject,
+    /// What (e.g. cpd/clear/arrests).
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    /// One right (e.g. read).
+    #[arg(value_parser = value::right())]
+    pub right: Right,
+    #[command(flatten)]
+    pub q: QueryArgs,
+}
+
+/// `who-can`.
+#[derive(Debug, Args)]
+pub struct WhoCan {
+    /// What.
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    /// One right.
+    #[arg(value_parser = value::right())]
+    pub right: Right,
+    #[command(flatten)]
+    pub q: QueryArgs,
+}
+
+/// `what-can`.
+#[derive(Debug, Args)]
+pub struct WhatCan {
+    /// Who.
+    #[arg(value_parser = value::subject())]
+    pub subject: Subject,
+    #[command(flatten)]
+    pub q: QueryArgs,
+}
+
+/// `exposure`.
+#[derive(Debug, Args)]
+pub struct Exposure {
+    /// Who.
+    #[arg(value_parser = value::subject())]
+    pub subject: Subject,
+    /// What.
+    #[arg(value_parser = value::resource())]
+    pub resource: Resource,
+    #[command(flatten)]
+    pub q: QueryArgs,
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct History {
+    #[command(flatten)]
+    pub target: HistoryTarget,
+    #[command(flatten)]
+    pub q: QueryArgs,
+}
+
+/// `changes`.
+#[derive(Debug, Args)]
+pub struct Changes {
+    /// Start of the period (inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: TimeArg,
+    /// End of the period (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: TimeArg,
+    /// Knowledge time: what the ledger had recorded by then (default now).
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<TimeArg>,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `rebuild`.
+#[derive(Debug, Args)]
+pub struct Rebuild {
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `checkpoint`.
+#[derive(Debug, Args)]
+pub struct Checkpoint {
+    /// The signing key (an authority with the checkpoint role).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
+/// `checkpoints`.
+#[derive(Debug, Args)]
+pub struct Checkpoints {
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `witness`.
+#[derive(Debug, Args)]
+pub struct Witness {
+    /// The witness's state directory (keeps the last accepted checkpoint).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// The ledger's checkpoint verifier key (name+keyid+base64, from `authority list`).
+    #[arg(long, value_name = "VKEY", value_parser = value::verifier_key())]
+    pub ledger_key: VerifierKey,
+    /// The witness's own signing key.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The checkpoint note to accept.
+    pub checkpoint: PathBuf,
+    /// The consistency proof from the last accepted checkpoint (JSON or text form).
+    #[arg(long, value_name = "FILE")]
+    pub proof: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct Man {}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct Demo {
+    /// Where to build it (replaced if it holds an earlier demo).
+    #[arg(long, value_name = "DIR", default_value = "access-ledger-demo")]
+    pub out: PathBuf,
 }
 
 /// Proofs from the ledger.
@@ -390,39 +530,51 @@ pub enum ProveCommand {
     #[command(
         after_help = "Example:\n  access-ledger prove inclusion 12 --size 13 --json > inclusion.json\n  access-ledger show 12 --raw > entry.bin"
     )]
-    Inclusion {
-        /// The entry.
-        seq: u64,
-        /// The tree size (default: the current size).
-        #[arg(long)]
-        size: Option<u64>,
-        /// Print JSON (default: the text form).
-        #[arg(long)]
-        json: bool,
-    },
+    Inclusion(ProveInclusion),
     /// Prove that the tree of --to entries extends the tree of --from entries.
     #[command(
         after_help = "Example:\n  access-ledger prove consistency --from 13 --to 20 --json > consistency.json"
     )]
-    Consistency {
-        /// The older tree size.
-        #[arg(long)]
-        from: u64,
-        /// The newer tree size (default: the current size).
-        #[arg(long)]
-        to: Option<u64>,
-        /// Print JSON (default: the text form).
-        #[arg(long)]
-        json: bool,
-    },
+    Consistency(ProveConsistency),
     /// For a permanent revocation: its inclusion in the latest checkpoint, and what else to check.
-    Commitment {
-        /// The revoke entry.
-        seq: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Commitment(ProveCommitment),
+}
+
+/// `prove inclusion`.
+#[derive(Debug, Args)]
+pub struct ProveInclusion {
+    /// The entry.
+    pub seq: u64,
+    /// The tree size (default: the current size).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Print JSON (default: the text form).
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `prove consistency`.
+#[derive(Debug, Args)]
+pub struct ProveConsistency {
+    /// The older tree size.
+    #[arg(long)]
+    pub from: u64,
+    /// The newer tree size (default: the current size).
+    #[arg(long)]
+    pub to: Option<u64>,
+    /// Print JSON (default: the text form).
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `prove commitment`.
+#[derive(Debug, Args)]
+pub struct ProveCommitment {
+    /// The revoke entry.
+    pub seq: u64,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
 }
 
 /// Offline proof checks.
@@ -432,44 +584,52 @@ pub enum VerifyProofCommand {
     #[command(
         after_help = "Example:\n  access-ledger verify-proof inclusion --checkpoint checkpoint.txt --ledger-key \"$(cat log.vkey)\" \\\n      --proof inclusion.json --entry entry.bin"
     )]
-    Inclusion {
-        /// The signed checkpoint note.
-        #[arg(long, value_name = "FILE")]
-        checkpoint: PathBuf,
-        /// The ledger's checkpoint verifier key.
-        #[arg(long, value_name = "VKEY")]
-        ledger_key: String,
-        /// The proof (JSON or text form).
-        #[arg(long, value_name = "FILE")]
-        proof: PathBuf,
-        /// The entry's exact bytes (`show SEQ --raw`).
-        #[arg(long, value_name = "FILE")]
-        entry: Option<PathBuf>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Inclusion(VerifyInclusion),
     /// Check that one checkpoint's tree extends another's.
     #[command(
         after_help = "Example:\n  access-ledger verify-proof consistency --old-checkpoint june.txt --checkpoint july.txt \\\n      --ledger-key \"$(cat log.vkey)\" --proof consistency.json"
     )]
-    Consistency {
-        /// The older signed checkpoint.
-        #[arg(long, value_name = "FILE")]
-        old_checkpoint: PathBuf,
-        /// The newer signed checkpoint.
-        #[arg(long, value_name = "FILE")]
-        checkpoint: PathBuf,
-        /// The ledger's checkpoint verifier key.
-        #[arg(long, value_name = "VKEY")]
-        ledger_key: String,
-        /// The proof (JSON or text form).
-        #[arg(long, value_name = "FILE")]
-        proof: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Consistency(VerifyConsistency),
+}
+
+/// `verify-proof inclusion`.
+#[derive(Debug, Args)]
+pub struct VerifyInclusion {
+    /// The signed checkpoint note.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The ledger's checkpoint verifier key.
+    #[arg(long, value_name = "VKEY", value_parser = value::verifier_key())]
+    pub ledger_key: VerifierKey,
+    /// The proof (JSON or text form).
+    #[arg(long, value_name = "FILE")]
+    pub proof: PathBuf,
+    /// The entry's exact bytes (`show SEQ --raw`).
+    #[arg(long, value_name = "FILE")]
+    pub entry: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `verify-proof consistency`.
+#[derive(Debug, Args)]
+pub struct VerifyConsistency {
+    /// The older signed checkpoint.
+    #[arg(long, value_name = "FILE")]
+    pub old_checkpoint: PathBuf,
+    /// The newer signed checkpoint.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The ledger's checkpoint verifier key.
+    #[arg(long, value_name = "VKEY", value_parser = value::verifier_key())]
+    pub ledger_key: VerifierKey,
+    /// The proof (JSON or text form).
+    #[arg(long, value_name = "FILE")]
+    pub proof: PathBuf,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
 }
 
 /// Authority management.
@@ -479,36 +639,52 @@ pub enum AuthorityCommand {
     #[command(
         after_help = "Example:\n  access-ledger authority add cpd-clerk --public-key 'cpd-clerk+1a2b3c4d+AQ...' --roles writer --key cpd-admin.key"
     )]
-    Add {
-        /// The new authority's name.
-        name: String,
-        /// Its public key: the verifier key printed by keygen, or base64.
-        // Hyphen values are taken, so that a PEM block pasted here by mistake
-        // reaches the key parser (which refuses it without quoting it)
-        // rather than clap's "unexpected argument" error (which quotes it).
-        #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
-        public_key: String,
-        /// Comma-separated roles: admin, writer, checkpoint.
-        #[arg(long)]
-        roles: String,
-        /// The signing admin's key.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-    },
+    Add(AuthorityAdd),
     /// Retire an authority: it can no longer sign (signed by an admin).
-    Retire {
-        /// The authority's name.
-        name: String,
-        /// The signing admin's key.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-    },
+    Retire(AuthorityRetire),
     /// List authorities.
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    List(AuthorityList),
+}
+
+/// `authority add`.
+#[derive(Debug, Args)]
+pub struct AuthorityAdd {
+    /// The new authority's name.
+    #[arg(value_parser = value::authority_name())]
+    pub name: AuthorityName,
+    /// Its public key: the verifier key printed by keygen, or base64.
+    // Text until it meets NAME: a verifier key must name the same authority,
+    // which `parse_public_key` checks with both in hand. Hyphen values are
+    // taken, so that a PEM block pasted here by mistake reaches the key
+    // parser (which refuses it without quoting it) rather than clap's
+    // "unexpected argument" error (which quotes it).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    pub public_key: String,
+    /// Comma-separated roles: admin, writer, checkpoint.
+    #[arg(long, value_parser = value::roles())]
+    pub roles: Roles,
+    /// The signing admin's key.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
+/// `authority retire`.
+#[derive(Debug, Args)]
+pub struct AuthorityRetire {
+    /// The authority's name.
+    #[arg(value_parser = value::authority_name())]
+    pub name: AuthorityName,
+    /// The signing admin's key.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
+/// `authority list`.
+#[derive(Debug, Args)]
+pub struct AuthorityList {
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
 }
 
 /// The times of a query.
@@ -516,13 +692,13 @@ pub enum AuthorityCommand {
 pub struct QueryArgs {
     /// Valid time: when the access would happen (default now).
     #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
+    pub at: Option<TimeArg>,
     /// Knowledge time: answer from what the ledger had recorded by then (default now).
     #[arg(long, value_name = "TIME")]
-    pub known_at: Option<String>,
+    pub known_at: Option<TimeArg>,
     /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
 }
 
 /// What a history is of.
@@ -530,20 +706,9 @@ pub struct QueryArgs {
 #[group(required = true, multiple = false)]
 pub struct HistoryTarget {
     /// Events naming this subject.
-    #[arg(long)]
-    pub subject: Option<String>,
+    #[arg(long, value_parser = value::subject())]
+    pub subject: Option<Subject>,
     /// Events on this resource, its ancestors or its descendants.
-    #[arg(long)]
-    pub resource: Option<String>,
-}
-
-/// What every access-event command takes.
-#[derive(Debug, Args)]
-pub struct WriteArgs {
-    /// When it takes effect (RFC 3339, or a plain date/time in the ledger's zone); default now.
-    #[arg(long, value_name = "TIME")]
-    pub effective_at: Option<String>,
-    /// The signing key (an admin or writer).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
+    #[arg(long, value_parser = value::resource())]
+    pub resource: Option<Resource>,
 }

@@ -1,75 +1,104 @@
 //! `demo`: build the illustrative Chicago 2019 ledger, verify it, and show a tour.
 
 use std::fs;
-use std::path::Path;
+use std::io::Write;
 
 use access_ledger::Fixture;
 
+use super::args::Demo;
 use super::{exit, Failure};
 
 const DEMO_MARKER: &str = "DEMO-README.txt";
 
-pub fn run(out: &Path) -> Result<u8, Failure> {
-    let unavailable =
-        |e: std::io::Error| Failure::new(exit::UNAVAILABLE, format!("{}: {e}", out.display()));
-    if out.exists() {
-        if !out.join(DEMO_MARKER).is_file() {
-            if fs::read_dir(out).map_err(unavailable)?.next().is_some() {
-                return Err(Failure::usage(format!(
-                    "{} exists and is not an earlier demo; choose another --out",
-                    out.display()
-                )));
+impl Demo {
+    /// Builds the demo in `--out` (replacing an earlier demo) and prints the tour.
+    pub fn run(self) -> Result<u8, Failure> {
+        let out = &self.out;
+        let unavailable =
+            |e: std::io::Error| Failure::new(exit::UNAVAILABLE, format!("{}: {e}", out.display()));
+        if out.exists() {
+            if !out.join(DEMO_MARKER).is_file() {
+                if fs::read_dir(out).map_err(unavailable)?.next().is_some() {
+                    return Err(Failure::usage(format!(
+                        "{} exists and is not an earlier demo; choose another --out",
+                        out.display()
+                    )));
+                }
+            } else {
+                fs::remove_dir_all(out).map_err(unavailable)?;
             }
-        } else {
-            fs::remove_dir_all(out).map_err(unavailable)?;
         }
+        fs::create_dir_all(out.join("keys")).map_err(unavailable)?;
+        let fixture = Fixture::load();
+        let ledger_dir = out.join("ledger");
+        let ledger = fixture.build(&ledger_dir)?;
+        for k in &fixture.keys {
+            k.key
+                .write_new(&out.join("keys").join(format!("{}.key", k.key.name())))?;
+        }
+        let report = ledger.verify(|_, _| {})?;
+        let zone = ledger.zone();
+        fs::write(
+            out.join(DEMO_MARKER),
+            "Built by `access-ledger demo` from fixtures/chicago-2019. The keys in keys/ are TEST-ONLY \
+             keys from public seeds. `access-ledger demo` replaces this directory when run again.\n",
+        )
+        .map_err(unavailable)?;
+        let l = ledger_dir.display();
+        let k = out.join("keys").display().to_string();
+        let mut tour = std::io::stdout().lock();
+        writeln!(tour, "Built the illustrative Chicago 2019 ledger in {l}")?;
+        writeln!(tour, "  {} signed, hash-chained entries; verified: chain, signatures, authorities, time order, bans.", report.entries)?;
+        for b in &report.bans {
+            writeln!(
+                tour,
+                "  Permanent revocation (seq {}): {} denied {} on {} from {}, kept.",
+                b.seq,
+                b.subject,
+                b.rights,
+                b.resource,
+                b.effective_at.local(&zone)
+            )?;
+        }
+        writeln!(
+            tour,
+            "  TEST-ONLY keys are in {k}/ (public seeds: never use them for real)."
+        )?;
+        writeln!(tour)?;
+        writeln!(tour, "Try next:")?;
+        writeln!(tour, "  access-ledger --ledger {l} log")?;
+        writeln!(tour, "  access-ledger --ledger {l} show 12")?;
+        writeln!(
+            tour,
+            "  access-ledger --ledger {l} check agency:ice cpd/clear/arrests read --at 2019-07-20"
+        )?;
+        writeln!(
+            tour,
+            "      (denied, banned by seq 12; try --at 2019-07-01, and --known-at 2019-07-11)"
+        )?;
+        writeln!(
+            tour,
+            "  access-ledger --ledger {l} who-can cpd/clear read --at 2019-07-20"
+        )?;
+        writeln!(
+            tour,
+            "  access-ledger --ledger {l} exposure agency:ice cpd/clear --at 2019-07-20"
+        )?;
+        writeln!(
+            tour,
+            "      (the FBI's sharing agreement still reaches ICE: flagged)"
+        )?;
+        writeln!(
+            tour,
+            "  access-ledger --ledger {l} changes --from 2019-07-01 --to 2019-08-01"
+        )?;
+        writeln!(tour, "  access-ledger --ledger {l} grant agency:ice cpd/clear/arrests --rights read --key {k}/test-only-cpd-records-clerk.key")?;
+        writeln!(
+            tour,
+            "      (refused: a permanent revocation cannot be granted back)"
+        )?;
+        writeln!(tour, "  access-ledger --ledger {l} checkpoint --key {k}/test-only-city-log-signer.key > checkpoint.txt")?;
+        writeln!(tour, "  access-ledger --ledger {l} prove commitment 12")?;
+        Ok(exit::OK)
     }
-    fs::create_dir_all(out.join("keys")).map_err(unavailable)?;
-    let fixture = Fixture::load();
-    let ledger_dir = out.join("ledger");
-    let ledger = fixture.build(&ledger_dir)?;
-    for k in &fixture.keys {
-        k.key
-            .write_new(&out.join("keys").join(format!("{}.key", k.key.name())))?;
-    }
-    let report = ledger.verify(|_, _| {})?;
-    let zone = ledger.zone();
-    fs::write(
-        out.join(DEMO_MARKER),
-        "Built by `access-ledger demo` from fixtures/chicago-2019. The keys in keys/ are TEST-ONLY \
-         keys from public seeds. `access-ledger demo` replaces this directory when run again.\n",
-    )
-    .map_err(unavailable)?;
-    let l = ledger_dir.display();
-    let k = out.join("keys").display().to_string();
-    println!("Built the illustrative Chicago 2019 ledger in {l}");
-    println!("  {} signed, hash-chained entries; verified: chain, signatures, authorities, time order, bans.", report.entries);
-    for b in &report.bans {
-        println!(
-            "  Permanent revocation (seq {}): {} denied {} on {} from {}, kept.",
-            b.seq,
-            b.subject,
-            b.rights,
-            b.resource,
-            b.effective_at.local(&zone)
-        );
-    }
-    println!("  TEST-ONLY keys are in {k}/ (public seeds: never use them for real).");
-    println!();
-    println!("Try next:");
-    println!("  access-ledger --ledger {l} log");
-    println!("  access-ledger --ledger {l} show 12");
-    println!(
-        "  access-ledger --ledger {l} check agency:ice cpd/clear/arrests read --at 2019-07-20"
-    );
-    println!("      (denied, banned by seq 12; try --at 2019-07-01, and --known-at 2019-07-11)");
-    println!("  access-ledger --ledger {l} who-can cpd/clear read --at 2019-07-20");
-    println!("  access-ledger --ledger {l} exposure agency:ice cpd/clear --at 2019-07-20");
-    println!("      (the FBI's sharing agreement still reaches ICE: flagged)");
-    println!("  access-ledger --ledger {l} changes --from 2019-07-01 --to 2019-08-01");
-    println!("  access-ledger --ledger {l} grant agency:ice cpd/clear/arrests --rights read --key {k}/test-only-cpd-records-clerk.key");
-    println!("      (refused: a permanent revocation cannot be granted back)");
-    println!("  access-ledger --ledger {l} checkpoint --key {k}/test-only-city-log-signer.key > checkpoint.txt");
-    println!("  access-ledger --ledger {l} prove commitment 12");
-    Ok(exit::OK)
 }

@@ -1,73 +1,71 @@
 //! `import`: sign and append a JSON Lines file in one all-or-nothing batch.
 
-use std::io::Read;
-use std::path::Path;
+use std::io::Write;
 
 use access_ledger::{event_from_json, json_line, LedgerError, NewEntry};
 
-use super::{exit, read_key, write::report, Context, Failure};
+use super::args::Import;
+use super::files::{read_input, read_key};
+use super::write::report;
+use super::{exit, Context, Failure};
 
-pub fn run(ctx: &Context, file: &Path, key: &Path) -> Result<u8, Failure> {
-    let name = file.display().to_string();
-    let mut text = String::new();
-    let read = if name == "-" {
-        std::io::stdin().read_to_string(&mut text)
-    } else {
-        std::fs::File::open(file).and_then(|mut f| f.read_to_string(&mut text))
-    };
-    read.map_err(|e| Failure::new(exit::UNAVAILABLE, format!("cannot read {name}: {e}")))?;
-    let key = read_key(key)?;
-    let mut ledger = ctx.open()?;
-    let zone = ledger.zone();
-    let mut items = Vec::new();
-    let mut lines = Vec::new();
-    let mut skipped = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v =
-            json_line(line).map_err(|e| Failure::usage(format!("{name} line {}: {e}", i + 1)))?;
-        match event_from_json(&v, &zone)
-            .map_err(|e| Failure::usage(format!("{name} line {}: {e}", i + 1)))?
-        {
-            Some((event, recorded_at)) => {
-                items.push(NewEntry { event, recorded_at });
-                lines.push(i + 1);
+impl Import {
+    /// Appends every event of the file, or none.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let (name, text) = read_input(&self.file)?;
+        let key = read_key(&self.key)?;
+        let mut ledger = ctx.open_to_sign(&key)?;
+        let zone = ledger.zone();
+        let mut items = Vec::new();
+        let mut lines = Vec::new();
+        let mut skipped = 0;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
             }
-            None => skipped += 1,
+            let bad_line =
+                |e: &dyn std::fmt::Display| Failure::usage(format!("{name} line {}: {e}", i + 1));
+            let v = json_line(line).map_err(|e| bad_line(&e))?;
+            match event_from_json(&v, &zone).map_err(|e| bad_line(&e))? {
+                Some((event, recorded_at)) => {
+                    items.push(NewEntry { event, recorded_at });
+                    lines.push(i + 1);
+                }
+                None => skipped += 1,
+            }
         }
-    }
-    if items.is_empty() {
-        return Err(Failure::usage(format!("{name}: no events to import")));
-    }
-    let first = ledger.len();
-    let done = ledger.append(&key, items).map_err(|e| match e {
-        LedgerError::Refused(c) => {
-            let line = lines.get((c.seq - first) as usize).copied().unwrap_or(0);
-            Failure::new(
-                exit::REFUSED,
-                format!(
-                    "refused, nothing written: {name} line {line}: {}",
-                    c.violation
-                ),
-            )
+        if items.is_empty() {
+            return Err(Failure::usage(format!("{name}: no events to import")));
         }
-        e => e.into(),
-    })?;
-    if done.len() <= 20 {
-        report(&done);
-    }
-    println!(
-        "imported {} entries (seq {}..={}) in one durable batch{}",
-        done.len(),
-        first,
-        first + done.len() as u64 - 1,
-        if skipped > 0 {
-            format!("; skipped {skipped} genesis line(s)")
-        } else {
-            String::new()
+        let first = ledger.len();
+        let done = ledger.append(&key, items).map_err(|e| match e {
+            LedgerError::Refused(c) => {
+                let line = lines.get((c.seq - first) as usize).copied().unwrap_or(0);
+                Failure::new(
+                    exit::REFUSED,
+                    format!(
+                        "refused, nothing written: {name} line {line}: {}",
+                        c.violation
+                    ),
+                )
+            }
+            e => e.into(),
+        })?;
+        if done.len() <= 20 {
+            report(&done)?;
         }
-    );
-    Ok(exit::OK)
+        writeln!(
+            std::io::stdout().lock(),
+            "imported {} entries (seq {}..={}) in one durable batch{}",
+            done.len(),
+            first,
+            first + done.len() as u64 - 1,
+            if skipped > 0 {
+                format!("; skipped {skipped} genesis line(s)")
+            } else {
+                String::new()
+            }
+        )?;
+        Ok(exit::OK)
+    }
 }

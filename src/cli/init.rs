@@ -1,36 +1,35 @@
 //! `init`: a new ledger.
 
-use std::path::Path;
+use std::io::Write;
 
-use access_ledger::{Ledger, Origin, Zone};
+use access_ledger::Ledger;
 
-use super::{exit, parse_time, read_key, Context, Failure};
+use super::args::Init;
+use super::files::read_key;
+use super::time::Clock;
+use super::{exit, Context, Failure};
 
-pub fn run(
-    ctx: &Context,
-    origin: &str,
-    zone: &str,
-    key: &Path,
-    created_at: Option<&str>,
-) -> Result<u8, Failure> {
-    let origin = Origin::new(origin)?;
-    let zone = Zone::new(zone)?;
-    let key = read_key(key)?;
-    let created_at = created_at
-        .map(|t| parse_time("--created-at", t, &zone))
-        .transpose()?;
-    let ledger = Ledger::init(ctx.ledger, origin, &zone, &key, created_at)?;
-    println!(
-        "created ledger {} at {} (time zone {}); first authority {} holds every role",
-        ledger
-            .state()
-            .origin()
-            .map(|o| o.as_str())
-            .unwrap_or_default(),
-        ctx.ledger.display(),
-        zone.name(),
-        key.name()
-    );
-    println!("ledger id {}", ledger.state().ledger_id());
-    Ok(exit::OK)
+impl Init {
+    /// Creates the ledger, its genesis signed by the key's owner.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let key = read_key(&self.key)?;
+        let clock = Clock::new(self.time_zone);
+        let created_at = clock.optional(self.created_at.as_ref())?;
+        let ledger = Ledger::init(&ctx.ledger, self.origin, clock.zone(), &key, created_at)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "created ledger {} at {} (time zone {}); first authority {} holds every role",
+            ledger
+                .state()
+                .origin()
+                .map(|o| o.as_str())
+                .unwrap_or_default(),
+            ctx.ledger.display(),
+            clock.zone().name(),
+            key.name()
+        )?;
+        writeln!(out, "ledger id {}", ledger.state().ledger_id())?;
+        Ok(exit::OK)
+    }
 }

@@ -3,53 +3,47 @@
 //! ledger knew it at a knowledge time (`--known-at`), with the seqs of the
 //! events that decide the answer.
 
-use access_ledger::{HistoryOf, Ledger, QueryError, Resource, Right, Route, Subject, Timestamp};
+use std::io::Write;
+
+use access_ledger::{HistoryOf, Ledger, Route, Timestamp};
 use serde_json::json;
 
-use super::args::{HistoryTarget, QueryArgs};
-use super::{exit, parse_time, print_json, Context, Failure};
+use super::args::{Changes, Check, Exposure, History, QueryArgs, Rebuild, WhatCan, WhoCan};
+use super::output::{self, Format};
+use super::time::{Clock, TimeArg};
+use super::{exit, Context, Failure};
 
-impl From<QueryError> for Failure {
-    fn from(e: QueryError) -> Self {
-        match e {
-            QueryError::Store(s) => s.into(),
-            e => Failure::usage(e),
-        }
-    }
-}
-
-/// The two times of a query, parsed and checked against the ledger.
+/// The two times of a query, resolved and checked against the ledger.
 struct Times {
     at: Timestamp,
     known_at: Timestamp,
 }
 
-fn times(ledger: &Ledger, q: &QueryArgs) -> Result<Times, Failure> {
-    let zone = ledger.zone();
-    let now = Timestamp::now();
-    let at =
-        q.at.as_deref()
-            .map(|t| parse_time("--at", t, &zone))
-            .transpose()?
-            .unwrap_or(now);
-    let known_at = q
-        .known_at
-        .as_deref()
-        .map(|t| parse_time("--known-at", t, &zone))
-        .transpose()?
-        .unwrap_or(now);
+impl Times {
+    fn of(ledger: &Ledger, clock: &Clock, q: &QueryArgs) -> Result<Times, Failure> {
+        Ok(Times {
+            at: clock.or_now(q.at.as_ref())?,
+            known_at: known_at(ledger, clock, q.known_at.as_ref())?,
+        })
+    }
+}
+
+/// The knowledge time: now by default, and never before the ledger began.
+fn known_at(ledger: &Ledger, clock: &Clock, t: Option<&TimeArg>) -> Result<Timestamp, Failure> {
+    let known_at = clock.or_now(t)?;
     let genesis = ledger
         .entry(0)?
         .ok_or_else(|| Failure::new(exit::UNAVAILABLE, "the ledger has no genesis entry"))?
         .recorded_at();
     if known_at < genesis {
+        let zone = clock.zone();
         return Err(Failure::usage(format!(
             "--known-at {} is before the ledger began ({}): it knew nothing then",
-            known_at.local(&zone),
-            genesis.local(&zone)
+            known_at.local(zone),
+            genesis.local(zone)
         )));
     }
-    Ok(Times { at, known_at })
+    Ok(known_at)
 }
 
 /// "seq 12 (PERMANENTLY revoke all rights of agency:ice on cpd)".
@@ -71,90 +65,109 @@ fn route_text(r: &Route) -> String {
     }
 }
 
-fn when(ledger: &Ledger, t: &Times) -> String {
-    let zone = ledger.zone();
+fn when(clock: &Clock, t: &Times) -> String {
+    let zone = clock.zone();
     format!(
         "at {} (as recorded by {})",
-        t.at.local(&zone),
-        t.known_at.local(&zone)
+        t.at.local(zone),
+        t.known_at.local(zone)
     )
 }
 
-pub fn check(
-    ctx: &Context,
-    subject: &str,
-    resource: &str,
-    right: &str,
-    q: &QueryArgs,
-) -> Result<u8, Failure> {
-    let (s, r, x) = (
-        Subject::new(subject)?,
-        Resource::new(resource)?,
-        Right::new(right)?,
-    );
+/// Opens the ledger and resolves the query's times in its zone.
+fn open(ctx: &Context, q: &QueryArgs) -> Result<(Ledger, Clock, Times), Failure> {
     let ledger = ctx.open()?;
-    let t = times(&ledger, q)?;
-    let d = ledger.queries().check(&s, &r, &x, t.at, t.known_at)?;
-    if q.json {
-        print_json(&serde_json::to_value(&d).expect("decisions serialise"));
-    } else if d.allowed {
-        let route = d.route.as_ref().map(route_text).unwrap_or_default();
-        println!("allowed: {s} may {x} {r} {}, {route}", when(&ledger, &t));
-        println!("because: {}", describe(&ledger, &d.because)?);
-    } else {
-        println!("denied: {s} may not {x} {r} {}", when(&ledger, &t));
-        match d.banned_by {
-            Some(b) => println!("banned by: {}", describe(&ledger, &[b])?),
-            None if d.because.is_empty() => println!("because: nothing in the ledger grants it"),
-            None => println!("because: {}", describe(&ledger, &d.because)?),
-        }
-    }
-    Ok(if d.allowed { exit::OK } else { exit::DENIED })
+    let clock = Clock::new(ledger.zone());
+    let t = Times::of(&ledger, &clock, q)?;
+    Ok((ledger, clock, t))
 }
 
-pub fn who_can(ctx: &Context, resource: &str, right: &str, q: &QueryArgs) -> Result<u8, Failure> {
-    let (r, x) = (Resource::new(resource)?, Right::new(right)?);
-    let ledger = ctx.open()?;
-    let t = times(&ledger, q)?;
-    let rows = ledger.queries().who_can(&r, &x, t.at, t.known_at)?;
-    if q.json {
-        print_json(&serde_json::to_value(&rows).expect("rows serialise"));
-    } else {
-        println!(
-            "who may {x} {r} {}: {} subject(s)",
-            when(&ledger, &t),
-            rows.len()
-        );
-        for a in &rows {
-            println!(
-                "  {:<32} {:<32} seqs {:?}",
-                a.subject.as_str(),
-                route_text(&a.route),
-                a.because
-            );
+impl Check {
+    /// Answers allowed (exit 0) or denied (exit 1), with the deciding events.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let (ledger, clock, t) = open(ctx, &self.q)?;
+        let (s, r, x) = (&self.subject, &self.resource, &self.right);
+        let d = ledger.queries().check(s, r, x, t.at, t.known_at)?;
+        let mut out = std::io::stdout().lock();
+        match self.q.format {
+            Format::Json => output::json(&mut out, &d)?,
+            Format::Text if d.allowed => {
+                let route = d.route.as_ref().map(route_text).unwrap_or_default();
+                writeln!(
+                    out,
+                    "allowed: {s} may {x} {r} {}, {route}",
+                    when(&clock, &t)
+                )?;
+                writeln!(out, "because: {}", describe(&ledger, &d.because)?)?;
+            }
+            Format::Text => {
+                writeln!(out, "denied: {s} may not {x} {r} {}", when(&clock, &t))?;
+                match d.banned_by {
+                    Some(b) => writeln!(out, "banned by: {}", describe(&ledger, &[b])?)?,
+                    None if d.because.is_empty() => {
+                        writeln!(out, "because: nothing in the ledger grants it")?
+                    }
+                    None => writeln!(out, "because: {}", describe(&ledger, &d.because)?)?,
+                }
+            }
         }
+        Ok(if d.allowed { exit::OK } else { exit::DENIED })
     }
-    Ok(exit::OK)
 }
 
-pub fn what_can(ctx: &Context, subject: &str, q: &QueryArgs) -> Result<u8, Failure> {
-    let s = Subject::new(subject)?;
-    let ledger = ctx.open()?;
-    let t = times(&ledger, q)?;
-    let rows = ledger.queries().what_can(&s, t.at, t.known_at)?;
-    if q.json {
-        print_json(&serde_json::to_value(&rows).expect("rows serialise"));
-    } else {
-        println!("what {s} may do {}:", when(&ledger, &t));
+impl WhoCan {
+    /// Lists every subject that may exercise the right, with its route.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let (ledger, clock, t) = open(ctx, &self.q)?;
+        let (r, x) = (&self.resource, &self.right);
+        let rows = ledger.queries().who_can(r, x, t.at, t.known_at)?;
+        let mut out = std::io::stdout().lock();
+        match self.q.format {
+            Format::Json => output::json(&mut out, &rows)?,
+            Format::Text => {
+                writeln!(
+                    out,
+                    "who may {x} {r} {}: {} subject(s)",
+                    when(&clock, &t),
+                    rows.len()
+                )?;
+                for a in &rows {
+                    writeln!(
+                        out,
+                        "  {:<32} {:<32} seqs {:?}",
+                        a.subject.as_str(),
+                        route_text(&a.route),
+                        a.because
+                    )?;
+                }
+            }
+        }
+        Ok(exit::OK)
+    }
+}
+
+impl WhatCan {
+    /// Lists every resource and right the subject holds.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let (ledger, clock, t) = open(ctx, &self.q)?;
+        let s = &self.subject;
+        let rows = ledger.queries().what_can(s, t.at, t.known_at)?;
+        let mut out = std::io::stdout().lock();
+        if self.q.format == Format::Json {
+            output::json(&mut out, &rows)?;
+            return Ok(exit::OK);
+        }
+        writeln!(out, "what {s} may do {}:", when(&clock, &t))?;
         if rows.iter().all(|h| h.rights.is_empty()) {
-            println!("  nothing");
+            writeln!(out, "  nothing")?;
         }
         for h in &rows {
             if h.rights.is_empty() {
-                println!(
+                writeln!(
+                    out,
                     "  {:<32} nothing (although an ancestor holds something)",
                     h.resource.as_str()
-                );
+                )?;
             }
             for held in &h.rights {
                 let except = if held.except.is_empty() {
@@ -169,43 +182,46 @@ pub fn what_can(ctx: &Context, subject: &str, q: &QueryArgs) -> Result<u8, Failu
                             .join(",")
                     )
                 };
-                println!(
+                writeln!(
+                    out,
                     "  {:<32} {}{except} {}, seqs {:?}",
                     h.resource.as_str(),
                     held.right,
                     route_text(&held.route),
                     held.because
-                );
+                )?;
             }
         }
+        Ok(exit::OK)
     }
-    Ok(exit::OK)
 }
 
-pub fn exposure(
-    ctx: &Context,
-    subject: &str,
-    resource: &str,
-    q: &QueryArgs,
-) -> Result<u8, Failure> {
-    let (s, r) = (Subject::new(subject)?, Resource::new(resource)?);
-    let ledger = ctx.open()?;
-    let t = times(&ledger, q)?;
-    let paths = ledger.queries().exposure(&s, &r, t.at, t.known_at)?;
-    if q.json {
-        print_json(&json!({
-            "subject": s.as_str(),
-            "resource": r.as_str(),
-            "at": t.at,
-            "known_at": t.known_at,
-            "paths": paths,
-        }));
-    } else {
-        println!(
+impl Exposure {
+    /// Lists every path by which the resource's data reaches the subject.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let (ledger, clock, t) = open(ctx, &self.q)?;
+        let (s, r) = (&self.subject, &self.resource);
+        let paths = ledger.queries().exposure(s, r, t.at, t.known_at)?;
+        let mut out = std::io::stdout().lock();
+        if self.q.format == Format::Json {
+            output::json(
+                &mut out,
+                &json!({
+                    "subject": s.as_str(),
+                    "resource": r.as_str(),
+                    "at": t.at,
+                    "known_at": t.known_at,
+                    "paths": paths,
+                }),
+            )?;
+            return Ok(exit::OK);
+        }
+        writeln!(
+            out,
             "how data of {r} reaches {s} {}: {} path(s)",
-            when(&ledger, &t),
+            when(&clock, &t),
             paths.len()
-        );
+        )?;
         for (i, p) in paths.iter().enumerate() {
             let flag = if p.banned.is_empty() {
                 String::new()
@@ -218,126 +234,132 @@ pub fn exposure(
             let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
             let kind = name(json!(p.kind));
             let rights = serde_json::to_string(&p.rights).expect("right sets serialise");
-            println!("  path {} ({kind}), rights {rights}{flag}", i + 1);
+            writeln!(out, "  path {} ({kind}), rights {rights}{flag}", i + 1)?;
             for step in &p.steps {
                 let step_kind = name(json!(step.kind));
-                println!(
+                writeln!(
+                    out,
                     "    seq {:>6}  {step_kind:<6} -> {}",
                     step.seq, step.subject
-                );
+                )?;
             }
         }
+        Ok(exit::OK)
     }
-    Ok(exit::OK)
 }
 
-pub fn history(ctx: &Context, target: &HistoryTarget, q: &QueryArgs) -> Result<u8, Failure> {
-    let of = match (&target.subject, &target.resource) {
-        (Some(s), None) => HistoryOf::Subject(Subject::new(s.as_str())?),
-        (None, Some(r)) => HistoryOf::Resource(Resource::new(r.as_str())?),
-        _ => {
-            return Err(Failure::usage(
-                "history needs exactly one of --subject or --resource",
-            ))
+impl History {
+    /// Lists the events about the subject or resource, with their signers.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let of = match (self.target.subject, self.target.resource) {
+            (Some(s), _) => HistoryOf::Subject(s),
+            (None, Some(r)) => HistoryOf::Resource(r),
+            (None, None) => unreachable!("clap's argument group requires --subject or --resource"),
+        };
+        let (ledger, clock, t) = open(ctx, &self.q)?;
+        let items = ledger.queries().history(&of, t.at, t.known_at)?;
+        let mut out = std::io::stdout().lock();
+        if self.q.format == Format::Json {
+            output::json(&mut out, &items)?;
+            return Ok(exit::OK);
         }
-    };
-    let ledger = ctx.open()?;
-    let t = times(&ledger, q)?;
-    let items = ledger.queries().history(&of, t.at, t.known_at)?;
-    if q.json {
-        print_json(&serde_json::to_value(&items).expect("items serialise"));
-    } else {
-        let zone = ledger.zone();
+        let zone = clock.zone();
         for h in &items {
-            println!(
+            writeln!(
+                out,
                 "{:>6}  effective {}  recorded {}  {:<24} {}",
                 h.seq,
-                h.effective_at.local(&zone),
-                h.recorded_at.local(&zone),
+                h.effective_at.local(zone),
+                h.recorded_at.local(zone),
                 h.signer.as_str(),
                 h.summary
-            );
+            )?;
         }
         if items.is_empty() {
-            println!("no events {}", when(&ledger, &t));
+            writeln!(out, "no events {}", when(&clock, &t))?;
         }
+        Ok(exit::OK)
     }
-    Ok(exit::OK)
 }
 
-pub fn changes(
-    ctx: &Context,
-    from: &str,
-    to: &str,
-    known_at: Option<&str>,
-    json: bool,
-) -> Result<u8, Failure> {
-    let ledger = ctx.open()?;
-    let zone = ledger.zone();
-    let q = QueryArgs {
-        at: None,
-        known_at: known_at.map(str::to_owned),
-        json,
-    };
-    let t = times(&ledger, &q)?;
-    let (from, to) = (
-        parse_time("--from", from, &zone)?,
-        parse_time("--to", to, &zone)?,
-    );
-    let rows = ledger.queries().changes(from, to, t.known_at)?;
-    if json {
-        print_json(&serde_json::to_value(&rows).expect("rows serialise"));
-    } else {
-        println!(
+impl Changes {
+    /// Lists every change of effective access in the period.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let ledger = ctx.open()?;
+        let clock = Clock::new(ledger.zone());
+        let known_at = known_at(&ledger, &clock, self.known_at.as_ref())?;
+        let (from, to) = (clock.resolve(&self.from)?, clock.resolve(&self.to)?);
+        let rows = ledger.queries().changes(from, to, known_at)?;
+        let mut out = std::io::stdout().lock();
+        if self.format == Format::Json {
+            output::json(&mut out, &rows)?;
+            return Ok(exit::OK);
+        }
+        let zone = clock.zone();
+        writeln!(
+            out,
             "changes of access from {} to {} (as recorded by {}): {}",
-            from.local(&zone),
-            to.local(&zone),
-            t.known_at.local(&zone),
+            from.local(zone),
+            to.local(zone),
+            known_at.local(zone),
             rows.len()
-        );
+        )?;
         for c in &rows {
-            println!(
+            writeln!(
+                out,
                 "  {}  {:<24} {} {} on {}  (seqs {:?})",
-                c.at.local(&zone),
+                c.at.local(zone),
                 c.subject.as_str(),
                 if c.gained { "gained" } else { "lost  " },
                 c.right,
                 c.resource,
                 c.events
-            );
+            )?;
         }
+        Ok(exit::OK)
     }
-    Ok(exit::OK)
 }
 
-pub fn rebuild(ctx: &Context, json: bool) -> Result<u8, Failure> {
-    let ledger = ctx.open()?;
-    let report = ledger.check_indexes()?;
-    let ok = report.is_consistent();
-    if json {
-        print_json(&json!({
-            "ok": ok,
-            "entries": report.entries,
-            "expected_keys": report.expected_keys,
-            "missing": report.missing,
-            "extra": report.extra,
-            "differing": report.differing,
-            "first_problem": report.first_problem,
-        }));
-    } else if ok {
-        println!(
-            "ok: the stored indexes ({} keys) equal a replay of the {} entries from scratch",
-            report.expected_keys, report.entries
-        );
-    } else {
-        println!(
-            "the stored indexes differ from a replay of the log: {} missing, {} extra, {} differing; first: {}",
-            report.missing,
-            report.extra,
-            report.differing,
-            report.first_problem.as_deref().unwrap_or("?")
-        );
-        println!("run `access-ledger reindex` to regenerate them from the entries");
+impl Rebuild {
+    /// Compares the stored indexes with a replay: exit 0 if equal, 4 if not.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let ledger = ctx.open()?;
+        let report = ledger.check_indexes()?;
+        let ok = report.is_consistent();
+        let mut out = std::io::stdout().lock();
+        match self.format {
+            Format::Json => output::json(
+                &mut out,
+                &json!({
+                    "ok": ok,
+                    "entries": report.entries,
+                    "expected_keys": report.expected_keys,
+                    "missing": report.missing,
+                    "extra": report.extra,
+                    "differing": report.differing,
+                    "first_problem": report.first_problem,
+                }),
+            )?,
+            Format::Text if ok => writeln!(
+                out,
+                "ok: the stored indexes ({} keys) equal a replay of the {} entries from scratch",
+                report.expected_keys, report.entries
+            )?,
+            Format::Text => {
+                writeln!(
+                    out,
+                    "the stored indexes differ from a replay of the log: {} missing, {} extra, {} differing; first: {}",
+                    report.missing,
+                    report.extra,
+                    report.differing,
+                    report.first_problem.as_deref().unwrap_or("?")
+                )?;
+                writeln!(
+                    out,
+                    "run `access-ledger reindex` to regenerate them from the entries"
+                )?;
+            }
+        }
+        Ok(if ok { exit::OK } else { exit::VERIFY })
     }
-    Ok(if ok { exit::OK } else { exit::VERIFY })
 }

@@ -1,55 +1,49 @@
 //! `witness`: the council side of checkpoints.
 
-use std::path::Path;
+use std::io::Write;
 
-use access_ledger::{ConsistencyProof, CosignerKey, VerifierKey, Witness, WitnessError};
+use access_ledger::{ConsistencyProof, CosignerKey};
 use serde_json::json;
 
-use super::{exit, print_json, read_key, read_proof, read_text, Failure};
+use super::args::Witness;
+use super::files::{read_key, read_proof, read_text};
+use super::output::{self, note, Format};
+use super::{exit, Failure};
 
-pub fn run(
-    state: &Path,
-    ledger_key: &str,
-    key: &Path,
-    checkpoint: &Path,
-    proof: Option<&Path>,
-    json: bool,
-) -> Result<u8, Failure> {
-    let ledger_key = VerifierKey::parse(ledger_key)?;
-    let key = read_key(key)?;
-    let note = read_text(checkpoint)?;
-    let proof = proof
-        .map(|p| read_proof(p, ConsistencyProof::parse_text))
-        .transpose()?;
-    let mut w = Witness::open(state).map_err(witness_failure)?;
-    let first = w.latest().is_none();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let cosigned = w
-        .accept(&note, &ledger_key, proof.as_ref(), &key, now)
-        .map_err(witness_failure)?;
-    let cosigner = CosignerKey::of(&key).to_string();
-    if json {
-        print_json(
-            &json!({"ok": true, "first": first, "cosigned": cosigned, "witness_key": cosigner}),
-        );
-    } else {
-        print!("{cosigned}");
-        if first {
-            eprintln!("accepted the first checkpoint on trust; later ones must extend it");
-        } else {
-            eprintln!("accepted: the checkpoint extends the last one this witness accepted");
+impl Witness {
+    /// Accepts the checkpoint if it extends the last one accepted, and cosigns it.
+    pub fn run(self) -> Result<u8, Failure> {
+        let key = read_key(&self.key)?;
+        let note_text = read_text(&self.checkpoint)?;
+        let proof = self
+            .proof
+            .as_deref()
+            .map(|p| read_proof(p, ConsistencyProof::parse_text))
+            .transpose()?;
+        let mut w = access_ledger::Witness::open(&self.state)?;
+        let first = w.latest().is_none();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let cosigned = w.accept(&note_text, &self.ledger_key, proof.as_ref(), &key, now)?;
+        let cosigner = CosignerKey::of(&key).to_string();
+        let mut out = std::io::stdout().lock();
+        match self.format {
+            Format::Json => output::json(
+                &mut out,
+                &json!({"ok": true, "first": first, "cosigned": cosigned, "witness_key": cosigner}),
+            )?,
+            Format::Text => {
+                write!(out, "{cosigned}")?;
+                if first {
+                    note("accepted the first checkpoint on trust; later ones must extend it");
+                } else {
+                    note("accepted: the checkpoint extends the last one this witness accepted");
+                }
+                note(format_args!("cosigned with witness key {cosigner}"));
+            }
         }
-        eprintln!("cosigned with witness key {cosigner}");
-    }
-    Ok(exit::OK)
-}
-
-fn witness_failure(e: WitnessError) -> Failure {
-    match e {
-        WitnessError::Io { .. } => Failure::new(exit::UNAVAILABLE, format!("witness: {e}")),
-        e => Failure::new(exit::VERIFY, format!("witness refused the checkpoint: {e}")),
+        Ok(exit::OK)
     }
 }

@@ -1,206 +1,221 @@
-//! The write commands: authority management and access events.
+//! The write commands: authority management and access events. All of them
+//! take one path, [`append`]: read the signing key, open the ledger, build
+//! the event in the ledger's time, append it, report it.
 
-use access_ledger::{
-    parse_public_key, AuthorityName, ChainedEntry, Event, Ledger, NewEntry, Resource, Rights,
-    Roles, SecretKey, Subject, Text,
-};
+use std::io::Write;
+use std::path::Path;
+
+use access_ledger::{parse_public_key, ChainedEntry, Event, NewEntry, Timestamp, VerifierKey};
 use serde_json::json;
 
-use super::args::{AuthorityCommand, Command, WriteArgs};
-use super::{exit, parse_time, print_json, read_key, Context, Failure};
+use super::args::{
+    AuthorityAdd, AuthorityList, AuthorityRetire, Grant, Join, Leave, Revoke, Share, Unshare,
+    WriteArgs,
+};
+use super::files::read_key;
+use super::output::{self, Format};
+use super::time::Clock;
+use super::{exit, Context, Failure};
 
-/// Appends one event and reports it.
-fn append_one(ledger: &mut Ledger, key: &SecretKey, event: Event) -> Result<u8, Failure> {
+/// Signs `event` with the key at `key` and appends it in one durable batch.
+fn append(
+    ctx: &Context,
+    key: &Path,
+    event: impl FnOnce(&Clock) -> Result<Event, Failure>,
+) -> Result<u8, Failure> {
+    let key = read_key(key)?;
+    let mut ledger = ctx.open_to_sign(&key)?;
+    let event = event(&Clock::new(ledger.zone()))?;
     let done = ledger.append(
-        key,
+        &key,
         vec![NewEntry {
             event,
             recorded_at: None,
         }],
     )?;
-    report(&done);
+    report(&done)?;
     Ok(exit::OK)
 }
 
 /// Prints one line per appended entry.
-pub fn report(done: &[ChainedEntry]) {
+pub fn report(done: &[ChainedEntry]) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
     for e in done {
-        println!(
+        writeln!(
+            out,
             "appended seq {}: {} (hash {})",
             e.seq(),
             e.body().summary(),
             &e.hash().to_hex()[..16]
-        );
+        )?;
+    }
+    Ok(())
+}
+
+impl WriteArgs {
+    /// Appends the access event `event` builds from its effective time.
+    fn append(
+        self,
+        ctx: &Context,
+        event: impl FnOnce(Timestamp, &Clock) -> Result<Event, Failure>,
+    ) -> Result<u8, Failure> {
+        append(ctx, &self.key, |clock| {
+            event(clock.or_now(self.effective_at.as_ref())?, clock)
+        })
     }
 }
 
-pub fn authority(ctx: &Context, cmd: AuthorityCommand) -> Result<u8, Failure> {
-    match cmd {
-        AuthorityCommand::Add {
-            name,
-            public_key,
-            roles,
-            key,
-        } => {
-            let name = AuthorityName::new(name)?;
-            let pk = parse_public_key(&public_key, &name)
-                .map_err(|m| Failure::usage(format!("--public-key: {m}")))?;
-            let roles =
-                Roles::parse_list(&roles).map_err(|m| Failure::usage(format!("--roles: {m}")))?;
-            let key = read_key(&key)?;
-            let mut ledger = ctx.open()?;
-            append_one(
-                &mut ledger,
-                &key,
-                Event::AuthorityAdd {
-                    name,
-                    key: pk,
-                    roles,
-                },
-            )
-        }
-        AuthorityCommand::Retire { name, key } => {
-            let name = AuthorityName::new(name)?;
-            let key = read_key(&key)?;
-            let mut ledger = ctx.open()?;
-            append_one(&mut ledger, &key, Event::AuthorityRetire { name })
-        }
-        AuthorityCommand::List { json } => {
-            let ledger = ctx.open()?;
-            let rows: Vec<_> = ledger
-                .state()
-                .authorities()
-                .iter()
-                .map(|(n, a)| {
-                    json!({
-                        "name": n.as_str(),
-                        "public_key": access_ledger::VerifierKey::new(n.clone(), a.key).to_string(),
-                        "roles": a.roles.names(),
-                        "added_seq": a.added_seq,
-                        "retired_seq": a.retired_seq,
+impl Grant {
+    /// Appends the grant.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        self.w.append(ctx, |effective_at, clock| {
+            Ok(Event::Grant {
+                subject: self.subject,
+                resource: self.resource,
+                rights: self.rights,
+                basis: self.basis,
+                effective_at,
+                until: clock.optional(self.until.as_ref())?,
+            })
+        })
+    }
+}
+
+impl Revoke {
+    /// Appends the revocation (a ban if `--permanent`).
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        self.w.append(ctx, |effective_at, _| {
+            Ok(Event::Revoke {
+                subject: self.subject,
+                resource: self.resource,
+                rights: self.rights,
+                reason: self.reason,
+                effective_at,
+                permanent: self.permanent,
+            })
+        })
+    }
+}
+
+impl Join {
+    /// Appends the membership.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        self.w.append(ctx, |effective_at, _| {
+            Ok(Event::Join {
+                member: self.member,
+                group: self.group,
+                effective_at,
+            })
+        })
+    }
+}
+
+impl Leave {
+    /// Appends the end of a membership.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        self.w.append(ctx, |effective_at, _| {
+            Ok(Event::Leave {
+                member: self.member,
+                group: self.group,
+                effective_at,
+            })
+        })
+    }
+}
+
+impl Share {
+    /// Appends the sharing agreement.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        self.w.append(ctx, |effective_at, clock| {
+            Ok(Event::Share {
+                from: self.from,
+                to: self.to,
+                resource: self.resource,
+                rights: self.rights,
+                basis: self.basis,
+                effective_at,
+                until: clock.optional(self.until.as_ref())?,
+            })
+        })
+    }
+}
+
+impl Unshare {
+    /// Appends the end of a sharing agreement.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        self.w.append(ctx, |effective_at, _| {
+            Ok(Event::Unshare {
+                from: self.from,
+                to: self.to,
+                resource: self.resource,
+                rights: self.rights,
+                basis: self.basis,
+                effective_at,
+            })
+        })
+    }
+}
+
+impl AuthorityAdd {
+    /// Appends the new authority.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let key = parse_public_key(&self.public_key, &self.name)
+            .map_err(|m| Failure::usage(format!("--public-key: {m}")))?;
+        append(ctx, &self.key, |_| {
+            Ok(Event::AuthorityAdd {
+                name: self.name,
+                key,
+                roles: self.roles,
+            })
+        })
+    }
+}
+
+impl AuthorityRetire {
+    /// Appends the retirement.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        append(ctx, &self.key, |_| {
+            Ok(Event::AuthorityRetire { name: self.name })
+        })
+    }
+}
+
+impl AuthorityList {
+    /// Lists every authority, active or retired.
+    pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let ledger = ctx.open()?;
+        let authorities = ledger.state().authorities();
+        let mut out = std::io::stdout().lock();
+        match self.format {
+            Format::Json => {
+                let rows: Vec<_> = authorities
+                    .iter()
+                    .map(|(n, a)| {
+                        json!({
+                            "name": n.as_str(),
+                            "public_key": VerifierKey::new(n.clone(), a.key).to_string(),
+                            "roles": a.roles.names(),
+                            "added_seq": a.added_seq,
+                            "retired_seq": a.retired_seq,
+                        })
                     })
-                })
-                .collect();
-            if json {
-                print_json(&json!(rows));
-            } else {
-                for (n, a) in ledger.state().authorities() {
+                    .collect();
+                output::json(&mut out, &rows)?;
+            }
+            Format::Text => {
+                for (n, a) in authorities {
                     let status = match a.retired_seq {
                         Some(s) => format!("retired at seq {s}"),
                         None => "active".into(),
                     };
-                    println!("{n}\t{}\tadded at seq {}, {status}", a.roles, a.added_seq);
+                    writeln!(
+                        out,
+                        "{n}\t{}\tadded at seq {}, {status}",
+                        a.roles, a.added_seq
+                    )?;
                 }
             }
-            Ok(exit::OK)
         }
+        Ok(exit::OK)
     }
-}
-
-fn rights(flag: &str, s: &str) -> Result<Rights, Failure> {
-    Rights::parse_list(s).map_err(|e| Failure::usage(format!("{flag}: {e}")))
-}
-
-pub fn access(ctx: &Context, cmd: Command) -> Result<u8, Failure> {
-    // Times need the ledger's zone, so the ledger is opened before the fields are parsed.
-    let subject = |s: &str| Subject::new(s).map_err(Failure::from);
-    let resource = |s: &str| Resource::new(s).map_err(Failure::from);
-    let text = |field: &'static str, s: String| Text::new(field, s).map_err(Failure::from);
-    let w: &WriteArgs = match &cmd {
-        Command::Grant { w, .. }
-        | Command::Revoke { w, .. }
-        | Command::Join { w, .. }
-        | Command::Leave { w, .. }
-        | Command::Share { w, .. }
-        | Command::Unshare { w, .. } => w,
-        _ => unreachable!("only access-event commands are routed here"),
-    };
-    let key = read_key(&w.key)?;
-    let mut ledger = ctx.open()?;
-    let zone = ledger.zone();
-    let eff = match &w.effective_at {
-        Some(t) => parse_time("--effective-at", t, &zone)?,
-        None => access_ledger::Timestamp::now(),
-    };
-    let until = |u: &Option<String>| {
-        u.as_deref()
-            .map(|t| parse_time("--until", t, &zone))
-            .transpose()
-    };
-    let event = match cmd {
-        Command::Grant {
-            subject: s,
-            resource: r,
-            rights: x,
-            basis,
-            until: u,
-            ..
-        } => Event::Grant {
-            subject: subject(&s)?,
-            resource: resource(&r)?,
-            rights: rights("--rights", &x)?,
-            basis: text("basis", basis)?,
-            effective_at: eff,
-            until: until(&u)?,
-        },
-        Command::Revoke {
-            subject: s,
-            resource: r,
-            rights: x,
-            reason,
-            permanent,
-            ..
-        } => Event::Revoke {
-            subject: subject(&s)?,
-            resource: resource(&r)?,
-            rights: x.map(|x| rights("--rights", &x)).transpose()?,
-            reason: text("reason", reason)?,
-            effective_at: eff,
-            permanent,
-        },
-        Command::Join { member, group, .. } => Event::Join {
-            member: subject(&member)?,
-            group: subject(&group)?,
-            effective_at: eff,
-        },
-        Command::Leave { member, group, .. } => Event::Leave {
-            member: subject(&member)?,
-            group: subject(&group)?,
-            effective_at: eff,
-        },
-        Command::Share {
-            from,
-            to,
-            resource: r,
-            rights: x,
-            basis,
-            until: u,
-            ..
-        } => Event::Share {
-            from: subject(&from)?,
-            to: subject(&to)?,
-            resource: resource(&r)?,
-            rights: rights("--rights", &x)?,
-            basis: text("basis", basis)?,
-            effective_at: eff,
-            until: until(&u)?,
-        },
-        Command::Unshare {
-            from,
-            to,
-            resource: r,
-            rights: x,
-            basis,
-            ..
-        } => Event::Unshare {
-            from: subject(&from)?,
-            to: subject(&to)?,
-            resource: resource(&r)?,
-            rights: x.map(|x| rights("--rights", &x)).transpose()?,
-            basis: text("basis", basis)?,
-            effective_at: eff,
-        },
-        _ => unreachable!("only access-event commands are routed here"),
-    };
-    append_one(&mut ledger, &key, event)
 }
