@@ -15,8 +15,9 @@
 //!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints).
 //! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `checkpoint` (C2SP
 //!   signed notes and cosignatures), `witness` (docs/TRANSPARENCY.md).
-//! - **Queries**: `projection` (the reference replay of docs/SEMANTICS.md) and
-//!   `query` (the sled indexes that answer the same, fast).
+//! - **Queries**: `query` (the answers of docs/SEMANTICS.md: the reference
+//!   replay [`Projection`], and the store indexes with [`Queries`] that answer
+//!   the same, fast; the answer types are their shared vocabulary).
 //! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
 //!   2019 fixture), `synth` (synthetic ledgers for benchmarks).
 #![forbid(unsafe_code)]
@@ -33,7 +34,6 @@ mod json;
 mod keys;
 mod ledger;
 mod merkle;
-mod projection;
 mod query;
 mod store;
 mod synth;
@@ -69,11 +69,11 @@ pub use merkle::{
     NodeSource, ProofError, ProveError, TreeHash, LEAF_HASH_PREFIX, MAX_PROOF_LEN,
     NODE_HASH_PREFIX,
 };
-pub use projection::{
+pub use query::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
-    Holding, PathKind, Projection, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
+    Holding, IndexReport, PathKind, Projection, Queries, QueryError, RightSet, Route, StepKind,
+    MAX_EXPOSURE_STEPS,
 };
-pub use query::{IndexReport, Queries, QueryError};
 pub use store::{StoreError, MARKER_FILE};
 pub use time::{TimeError, Timestamp, Zone};
 pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};
