@@ -42,3 +42,6 @@ pub use index::IndexReport;
 pub(crate) use index::{index_entry, rebuild_check};
 pub use queries::Queries;
 pub use reference::Projection;
+
+#[cfg(test)]
+mod test_log;

@@ -353,3 +353,72 @@ impl<'s> Queries<'s> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::index::GRANTS;
+    use crate::query::test_log::{ledger, r, right, s, scenario, t};
+    use crate::query::Projection;
+    use crate::store::StoreError;
+
+    #[test]
+    fn the_indexes_answer_as_the_reference_does() -> Result<(), QueryError> {
+        let log = ledger(scenario());
+        let q = Queries::new(log.ledger.store());
+        let p = Projection::new(&log.entries);
+        let subjects = ["agency:a", "agency:b", "agency:c", "agency:d", "group:g"];
+        let resources = ["db", "db/t", "db/t/c", "other"];
+        for (at, k) in [(t(10), t(10)), (t(1), t(10)), (t(10), t(2)), (t(-5), t(-5))] {
+            for x in subjects.map(s) {
+                for y in resources.map(r) {
+                    for z in ["read", "write"].map(right) {
+                        assert_eq!(q.check(&x, &y, &z, at, k)?, p.check(&x, &y, &z, at, k)?);
+                    }
+                    assert_eq!(q.exposure(&x, &y, at, k)?, p.exposure(&x, &y, at, k)?);
+                }
+                assert_eq!(q.what_can(&x, at, k)?, p.what_can(&x, at, k)?);
+                let of = HistoryOf::Subject(x);
+                assert_eq!(q.history(&of, at, k)?, p.history(&of, at, k)?);
+            }
+            for y in resources.map(r) {
+                let z = right("read");
+                assert_eq!(q.who_can(&y, &z, at, k)?, p.who_can(&y, &z, at, k)?);
+                let of = HistoryOf::Resource(y);
+                assert_eq!(q.history(&of, at, k)?, p.history(&of, at, k)?);
+            }
+            assert_eq!(q.changes(t(-5), t(5), k)?, p.changes(t(-5), t(5), k)?);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn known_seq_is_the_last_entry_recorded_by_then() {
+        let log = ledger(scenario());
+        let q = Queries::new(log.ledger.store());
+        assert_eq!(q.known_seq(t(-2000)).unwrap(), None);
+        assert_eq!(q.known_seq(t(-1000)).unwrap(), Some(0));
+        assert_eq!(q.known_seq(t(0)).unwrap(), Some(1));
+        assert_eq!(q.known_seq(t(100)).unwrap(), Some(7));
+        let d = q
+            .check(&s("agency:b"), &r("db/t"), &right("read"), t(10), t(-2000))
+            .unwrap();
+        assert_eq!((d.allowed, d.because), (false, vec![]));
+    }
+
+    #[test]
+    fn a_malformed_index_key_is_reported_as_damage() {
+        let log = ledger(scenario());
+        let store = log.ledger.store();
+        // A record of agency:b on db whose key has lost its tail.
+        let mut p = store.pending();
+        p.put(Key::new(GRANTS).name("agency:b").name("db").0, vec![]);
+        store.commit(p).unwrap();
+        let q = Queries::new(store);
+        let e = q.check(&s("agency:b"), &r("db/t"), &right("read"), t(10), t(10));
+        assert!(
+            matches!(e, Err(QueryError::Store(StoreError::Damaged { .. }))),
+            "{e:?}"
+        );
+    }
+}

@@ -709,3 +709,93 @@ impl<'a> World<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::answer::PathKind;
+    use crate::query::test_log::{entries, r, right, s, scenario, t};
+
+    #[test]
+    fn check_follows_grants_groups_revokes_and_bans() {
+        let log = entries(scenario());
+        let p = Projection::new(&log);
+        let (at, k) = (t(10), t(10));
+        let d = p
+            .check(&s("agency:a"), &r("db/t"), &right("read"), at, k)
+            .unwrap();
+        assert_eq!(
+            (d.route, d.because),
+            (Some(Route::Group(s("group:g"))), vec![1, 2])
+        );
+        let d = p
+            .check(&s("agency:b"), &r("db/t"), &right("read"), at, k)
+            .unwrap();
+        assert_eq!((d.route, d.because), (Some(Route::Direct), vec![3]));
+        let d = p
+            .check(&s("agency:b"), &r("db/t"), &right("write"), at, k)
+            .unwrap();
+        assert_eq!((d.allowed, d.because, d.banned_by), (false, vec![4], None));
+        let d = p
+            .check(&s("agency:c"), &r("db/t"), &right("read"), at, k)
+            .unwrap();
+        assert_eq!(
+            (d.allowed, d.because, d.banned_by),
+            (false, vec![6], Some(6))
+        );
+    }
+
+    #[test]
+    fn knowledge_time_hides_later_entries() {
+        let log = entries(scenario());
+        let p = Projection::new(&log);
+        // At hour 0 only the group's grant is known, not the join.
+        let d = p
+            .check(&s("agency:a"), &r("db"), &right("read"), t(10), t(0))
+            .unwrap();
+        assert_eq!((d.allowed, d.because), (false, vec![]));
+    }
+
+    #[test]
+    fn who_can_lists_every_subject_with_access() {
+        let log = entries(scenario());
+        let who = Projection::new(&log)
+            .who_can(&r("db/t"), &right("read"), t(10), t(10))
+            .unwrap();
+        let names: Vec<&str> = who.iter().map(|a| a.subject.as_str()).collect();
+        assert_eq!(names, ["agency:a", "agency:b", "group:g"]);
+    }
+
+    #[test]
+    fn exposure_follows_a_share_with_the_rights_left() {
+        let log = entries(scenario());
+        let paths = Projection::new(&log)
+            .exposure(&s("agency:d"), &r("db/t"), t(10), t(10))
+            .unwrap();
+        assert_eq!(paths.len(), 1);
+        let seqs: Vec<u64> = paths[0].steps.iter().map(|x| x.seq).collect();
+        assert_eq!((paths[0].kind, seqs), (PathKind::Share, vec![3, 7]));
+        assert_eq!(paths[0].rights, RightSet::Only([right("read")].into()));
+    }
+
+    #[test]
+    fn history_is_ordered_by_effective_time() {
+        let log = entries(scenario());
+        let items = Projection::new(&log)
+            .history(&HistoryOf::Subject(s("agency:b")), t(10), t(10))
+            .unwrap();
+        let seqs: Vec<u64> = items.iter().map(|i| i.seq).collect();
+        assert_eq!(seqs, [3, 4, 7]);
+        assert!(items.iter().all(|i| i.signer.as_str() == "admin"));
+    }
+
+    #[test]
+    fn malformed_questions_are_refused() {
+        let log = entries(scenario());
+        let p = Projection::new(&log);
+        let e = p.check(&s("agency:a"), &r("db"), &right("*"), t(1), t(1));
+        assert!(matches!(e, Err(QueryError::WildcardRight)));
+        let e = p.changes(t(5), t(5), t(10));
+        assert!(matches!(e, Err(QueryError::EmptyPeriod { .. })));
+    }
+}

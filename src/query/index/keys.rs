@@ -182,3 +182,138 @@ pub(in crate::query) fn resource_from(b: &[u8]) -> Option<Resource> {
 pub(in crate::query) fn undecodable(store: &Store, key: &[u8]) -> StoreError {
     store.damaged(format!("index record {key:02x?} does not decode"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(us: i64) -> Timestamp {
+        Timestamp::from_micros(us)
+    }
+
+    #[test]
+    fn time_bytes_round_trip_and_sort_as_times() {
+        let times = [
+            i64::MIN,
+            -1_000_000,
+            -1,
+            0,
+            1,
+            1_561_939_200_000_000,
+            i64::MAX,
+        ];
+        for w in times.windows(2) {
+            assert!(time_bytes(at(w[0])) < time_bytes(at(w[1])), "{w:?}");
+        }
+        for us in times {
+            assert_eq!(time_from(time_bytes(at(us))), at(us));
+        }
+    }
+
+    #[test]
+    fn the_layout_bytes_are_pinned() {
+        let k = Key::new(GRANTS)
+            .name("agency:ice")
+            .name("db/t")
+            .time(at(0))
+            .seq(5)
+            .0;
+        let mut want = b"Xgagency:ice\0db/t\0".to_vec();
+        want.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0]);
+        want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 5]);
+        assert_eq!(k, want);
+        let signer = Key::new(SIGNERS).bytes(&[7; 32]).0;
+        assert_eq!(signer[..2], *b"Xa");
+        assert_eq!(signer[2..], [7; 32]);
+    }
+
+    #[test]
+    fn named_keys_split_back_into_their_parts() {
+        let cases: [(u8, &[&str]); 6] = [
+            (GRANTS, &["agency:ice", "db/t"]),
+            (BY_RESOURCE, &["db", "group:x"]),
+            (MEMBER_OF, &["agency:a", "group:g"]),
+            (MEMBERS, &["group:g", "agency:a"]),
+            (SHARES_TO, &["agency:b", "db/t/c", "agency:a"]),
+            (SUBJECT_LOG, &["agency:a"]),
+        ];
+        for (space, names) in cases {
+            let (last, head) = names.split_last().unwrap();
+            let prefix = head.iter().fold(Key::new(space), |k, n| k.name(n));
+            let name_at = prefix.0.len();
+            let key = prefix.name(last).time(at(-42)).seq(u64::MAX).0;
+            let p = split(&key, Some(name_at)).unwrap();
+            assert_eq!(p.name, last.as_bytes());
+            assert_eq!((p.time, p.seq), (at(-42), u64::MAX));
+        }
+        // From the space byte on, the name is the whole name (history's scan).
+        let key = Key::new(RESOURCE_LOG).name("db/t").time(at(3)).seq(9).0;
+        assert_eq!(split(&key, Some(2)).unwrap().name, b"db/t");
+    }
+
+    #[test]
+    fn unnamed_keys_split_back_into_their_parts() {
+        for space in [TIMELINE, EXPIRIES] {
+            let key = Key::new(space).time(at(7)).seq(3).0;
+            let p = split(&key, None).unwrap();
+            assert_eq!((p.name, p.time, p.seq), (&b""[..], at(7), 3));
+        }
+    }
+
+    #[test]
+    fn the_splitter_refuses_malformed_keys() {
+        let good = Key::new(GRANTS)
+            .name("agency:a")
+            .name("db")
+            .time(at(1))
+            .seq(1)
+            .0;
+        let name_at = Key::new(GRANTS).name("agency:a").0.len();
+        assert!(split(&good, Some(name_at)).is_some());
+        // Too short for a tail, and shorter than the head.
+        assert_eq!(split(&good[..15], Some(2)), None);
+        assert_eq!(split(&good[..name_at + 10], Some(name_at)), None);
+        assert_eq!(split(&good, Some(good.len())), None);
+        // The name has lost its terminator.
+        let mut k = good.clone();
+        k.remove(good.len() - 17);
+        assert_eq!(split(&k, Some(name_at)), None);
+        // An empty name.
+        let k = Key::new(GRANTS)
+            .name("agency:a")
+            .name("")
+            .time(at(1))
+            .seq(1)
+            .0;
+        assert_eq!(split(&k, Some(name_at)), None);
+        // A head that stops before the last name: two names are left.
+        assert_eq!(split(&good, Some(2)), None);
+        // Nothing between the head and the tail where a name must be.
+        let k = Key::new(GRANTS).name("agency:a").time(at(1)).seq(1).0;
+        assert_eq!(split(&k, Some(name_at)), None);
+        // A name in an unnamed space, or a key too short for one.
+        let k = Key::new(TIMELINE).name("db").time(at(1)).seq(1).0;
+        assert_eq!(split(&k, None), None);
+        let k = Key::new(TIMELINE).time(at(1)).0;
+        assert_eq!(split(&k, None), None);
+    }
+
+    #[test]
+    fn name_covers_is_resource_covers_on_bytes() {
+        let names = ["db", "db/t", "db/t/c", "db2", "db/tt", "other"];
+        for a in names {
+            for b in names {
+                let want = Resource::new(a).unwrap().covers(&Resource::new(b).unwrap());
+                assert_eq!(name_covers(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_decode_only_as_identifiers() {
+        assert_eq!(subject_from(b"agency:a"), Subject::new("agency:a").ok());
+        assert_eq!(resource_from(b"db/t"), Resource::new("db/t").ok());
+        assert_eq!(subject_from(b""), None);
+        assert_eq!(subject_from(&[0xff, 0xfe]), None);
+    }
+}

@@ -147,3 +147,81 @@ pub(in crate::query) fn decode_membership(v: &[u8]) -> Option<bool> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rights(x: &str) -> Rights {
+        Rights::parse_list(x).unwrap()
+    }
+
+    fn round_trip(kind: RecordKind, until: Option<Timestamp>, rs: Option<Rights>) {
+        let eff = Timestamp::from_micros(-5);
+        let v = encode_record(kind, until, rs.as_ref());
+        let want = IndexRecord {
+            eff,
+            seq: 12,
+            kind,
+            until,
+            rights: rs,
+        };
+        assert_eq!(decode_record(&v, eff, 12), Some(want));
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let until = Some(Timestamp::from_micros(1_561_939_200_000_000));
+        round_trip(RecordKind::Grant, None, Some(rights("read")));
+        round_trip(RecordKind::Grant, until, Some(rights("read,write")));
+        round_trip(RecordKind::Grant, None, Some(rights("*")));
+        round_trip(RecordKind::Revoke, None, None);
+        round_trip(RecordKind::Ban, None, Some(rights("write")));
+        round_trip(RecordKind::Share, until, Some(rights("read")));
+        round_trip(RecordKind::Unshare, None, None);
+    }
+
+    #[test]
+    fn the_record_bytes_are_pinned() {
+        let v = encode_record(RecordKind::Grant, None, Some(&rights("read")));
+        assert_eq!(v, b"\x00\x00\x01\x01\x04read");
+        let v = encode_record(RecordKind::Ban, None, None);
+        assert_eq!(v, [2, 0, 0]);
+    }
+
+    #[test]
+    fn malformed_records_are_refused() {
+        let t = Timestamp::from_micros(0);
+        let good = encode_record(RecordKind::Grant, Some(t), Some(&rights("read")));
+        assert!(decode_record(&good, t, 0).is_some());
+        for n in 0..good.len() {
+            assert_eq!(decode_record(&good[..n], t, 0), None, "truncated at {n}");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert_eq!(decode_record(&trailing, t, 0), None);
+        assert_eq!(decode_record(&[5, 0, 0], t, 0), None, "unknown kind");
+        assert_eq!(decode_record(&[0, 2, 0], t, 0), None, "unknown until tag");
+        assert_eq!(decode_record(&[0, 0, 2], t, 0), None, "unknown rights tag");
+        assert_eq!(
+            decode_record(b"\x00\x00\x01\x01\x04r ad", t, 0),
+            None,
+            "not a right"
+        );
+        assert_eq!(
+            decode_record(b"\x00\x00\x01\x00", t, 0),
+            None,
+            "empty rights"
+        );
+    }
+
+    #[test]
+    fn memberships_round_trip_and_refuse_other_bytes() {
+        assert_eq!(decode_membership(&encode_membership(true)), Some(true));
+        assert_eq!(decode_membership(&encode_membership(false)), Some(false));
+        assert_eq!(encode_membership(true), [0]);
+        for bad in [&[][..], &[2], &[0, 0]] {
+            assert_eq!(decode_membership(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -196,3 +196,63 @@ fn put_mirrored(
     sink.put(key(spaces[0], a, b), v.clone());
     sink.put(key(spaces[1], b, a), v);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::test_log::{entries, grant, join, t};
+
+    fn written(e: &Entry) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        write_index(&mut out, e);
+        out
+    }
+
+    #[test]
+    fn a_grant_is_written_under_every_space_that_names_it() {
+        let log = entries(vec![grant("agency:a", "db/t", "read", 2, Some(5))]);
+        let e = &log[1];
+        let (eff, until, seq) = (t(2), t(5), 1);
+        let record = encode_record(
+            RecordKind::Grant,
+            Some(until),
+            Some(&crate::ident::Rights::parse_list("read").unwrap()),
+        );
+        let g = |space, a: &str, b: &str| Key::new(space).name(a).name(b).time(eff).seq(seq).0;
+        let one = |space, a: &str| Key::new(space).name(a).time(eff).seq(seq).0;
+        let want = BTreeMap::from([
+            (
+                Key::new(KNOWN).time(e.recorded_at()).0,
+                1u64.to_be_bytes().to_vec(),
+            ),
+            (g(GRANTS, "agency:a", "db/t"), record.clone()),
+            (g(BY_RESOURCE, "db/t", "agency:a"), record),
+            (one(SUBJECT_LOG, "agency:a"), vec![]),
+            (one(RESOURCE_LOG, "db/t"), vec![]),
+            (Key::new(TIMELINE).time(eff).seq(seq).0, vec![]),
+            (Key::new(EXPIRIES).time(until).seq(seq).0, vec![]),
+        ]);
+        assert_eq!(written(e), want);
+    }
+
+    #[test]
+    fn a_join_is_written_under_both_membership_spaces() {
+        let log = entries(vec![join("agency:a", "group:g", 3)]);
+        let w = written(&log[1]);
+        let m = Key::new(MEMBER_OF).name("agency:a").name("group:g");
+        let big_m = Key::new(MEMBERS).name("group:g").name("agency:a");
+        assert_eq!(w[&m.time(t(3)).seq(1).0], encode_membership(true));
+        assert_eq!(w[&big_m.time(t(3)).seq(1).0], encode_membership(true));
+        // k, m, M, t, and h for the member and for the group.
+        assert_eq!(w.len(), 6);
+    }
+
+    #[test]
+    fn a_genesis_names_its_signer() {
+        let log = entries(vec![]);
+        let w = written(&log[0]);
+        let k = Key::new(SIGNERS).bytes(log[0].signer().as_bytes()).0;
+        assert_eq!(w[&k], b"admin");
+        assert_eq!(w.len(), 2);
+    }
+}
