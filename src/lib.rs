@@ -13,13 +13,16 @@
 //!   entry, for append and verify alike).
 //! - **Storage**: `store` (the only module that touches sled), `ledger`
 //!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints),
-//!   `durable` (the one way a file is written durably: replace or create-new).
+//!   `head` (trusted heads: what a key holder last verified of a ledger, so
+//!   that it never signs on top of unverified derived data), `durable` (the
+//!   one way a file is written: replace or create-new).
 //! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `note` (C2SP
 //!   signed notes: key names and ids, signature lines, verifier and cosigner
 //!   keys), `checkpoint` (checkpoint bodies and cosignature/v1, as notes),
 //!   `witness` (docs/TRANSPARENCY.md).
-//! - **Queries**: `projection` (the reference replay of docs/SEMANTICS.md) and
-//!   `query` (the sled indexes that answer the same, fast).
+//! - **Queries**: `query` (the answers of docs/SEMANTICS.md: the reference
+//!   replay [`Projection`], and the store indexes with [`Queries`] that answer
+//!   the same, fast; the answer types are their shared vocabulary).
 //! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
 //!   2019 fixture), `synth` (synthetic ledgers for benchmarks).
 #![forbid(unsafe_code)]
@@ -39,7 +42,6 @@ mod keys;
 mod ledger;
 mod merkle;
 mod note;
-mod projection;
 mod query;
 mod store;
 mod synth;
@@ -78,11 +80,11 @@ pub use note::{
     note_key_id, CosignerKey, Note, NoteError, NoteKey, NoteSignature, VerifierKey, MAX_NOTE_LEN,
     MAX_NOTE_SIGNATURES, NOTE_ALG_COSIGNATURE_V1, NOTE_ALG_ED25519, SIGNATURE_LINE_PREFIX,
 };
-pub use projection::{
+pub use query::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
-    Holding, PathKind, Projection, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
+    Holding, IndexReport, PathKind, Projection, Queries, QueryError, RightSet, Route, StepKind,
+    MAX_EXPOSURE_STEPS,
 };
-pub use query::{IndexReport, Queries, QueryError};
 pub use store::{StoreError, MARKER_FILE};
 pub use time::{TimeError, Timestamp, Zone};
 pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};

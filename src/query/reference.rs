@@ -1,4 +1,5 @@
-//! The projection: what a log says about access, computed the slow, obvious way.
+//! The reference replay: what a log says about access, computed the slow,
+//! obvious way.
 //!
 //! [`Projection`] replays a slice of entries for every question it is asked.
 //! It is the reference for the indexed answers of [`crate::Queries`]: the rules
@@ -6,9 +7,8 @@
 //! with no index, cache or shortcut. The differential tests
 //! (`tests/query_differential.rs`) hold the two equal on random logs.
 //!
-//! The answer types ([`Decision`], [`Access`], [`Holding`], [`ExposurePath`],
-//! [`Change`], [`HistoryItem`]) are shared by both evaluators; their JSON forms
-//! (serde) are the ones the command line prints.
+//! It depends only on the answer vocabulary ([`super::answer`]), never on the
+//! indexes or the indexed evaluator, so that it stays an independent oracle.
 //!
 //! Vocabulary (all of it defined in docs/SEMANTICS.md):
 //! - an event *counts* at valid time `T` and knowledge time `K` when its entry
@@ -18,361 +18,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Serialize, Serializer};
-
+use super::answer::{
+    held_rights, history_item, holdings, lists_in_change, path_kind, require_named, sort_changes,
+    sort_paths, Access, Change, Decision, ExposurePath, ExposureStep, HistoryItem, HistoryOf,
+    Holding, QueryError, RightSet, Route, StepKind, Verdict, Want, MAX_EXPOSURE_STEPS,
+};
 use crate::entry::Entry;
 use crate::event::Event;
 use crate::ident::{AuthorityName, Resource, Right, Rights, Subject};
 use crate::keys::PublicKey;
-use crate::query::QueryError;
 use crate::time::Timestamp;
-
-/// Longest exposure path, in steps after its grant (membership and share
-/// steps together). Longer paths are not listed.
-pub const MAX_EXPOSURE_STEPS: usize = 8;
-
-// ---------------------------------------------------------------------------
-// Answers
-// ---------------------------------------------------------------------------
-
-/// The route by which a subject holds a right. JSON: `"direct"`, or the name
-/// of the group whose grant is used (`"group:federal-partners"`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Route {
-    /// A grant to the subject itself.
-    Direct,
-    /// A grant to this group, of which the subject is a member (perhaps through nested groups).
-    Group(Subject),
-}
-
-impl Serialize for Route {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Route::Direct => s.serialize_str("direct"),
-            Route::Group(g) => s.serialize_str(g.as_str()),
-        }
-    }
-}
-
-/// The answer to `check`: may `subject` exercise `right` on `resource`?
-///
-/// JSON: `{"allowed", "subject", "resource", "right", "at", "known_at",
-/// "because": [seq, ...], "route": "direct" | "group:..." | null, "banned_by": seq | null}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Decision {
-    /// Whether access is allowed.
-    pub allowed: bool,
-    /// Who asked about.
-    pub subject: Subject,
-    /// Which resource.
-    pub resource: Resource,
-    /// Which right.
-    pub right: Right,
-    /// Valid time `T`.
-    pub at: Timestamp,
-    /// Knowledge time `K`.
-    pub known_at: Timestamp,
-    /// The deciding events. Allowed: the grant, then the joins of the route from
-    /// the subject outwards. Denied: the ban of the subject; or the revokes
-    /// that defeated live grants and the bans on the subject's groups (sorted);
-    /// empty when nothing ever granted it.
-    pub because: Vec<u64>,
-    /// The route used when allowed; `None` when denied.
-    pub route: Option<Route>,
-    /// The ban of the subject itself that denies it, if any.
-    pub banned_by: Option<u64>,
-}
-
-/// One row of `who-can`: a subject that has the right, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Access {
-    /// The subject (groups included).
-    pub subject: Subject,
-    /// The route `check` reports for it.
-    pub route: Route,
-    /// The grant and joins of that route, as in [`Decision::because`].
-    pub because: Vec<u64>,
-}
-
-/// One resource of `what-can` and the rights the subject holds on it.
-///
-/// A resource that is not listed is held exactly as its nearest listed
-/// ancestor; nothing is held where no ancestor is listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Holding {
-    /// The resource (one named by a grant or revoke of the subject or its groups).
-    pub resource: Resource,
-    /// The rights held on it, by name, then `*`; empty when nothing is held
-    /// here although an ancestor holds something.
-    pub rights: Vec<HeldRight>,
-}
-
-/// A right held on a resource, with the route and events that give it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HeldRight {
-    /// The right; `*` stands for every right that no grant or revoke of the
-    /// subject's groups names, and also for the named ones not in `except`.
-    pub right: Right,
-    /// For `*` only: the named rights that are not held.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub except: Vec<Right>,
-    /// The route, as `check` reports it.
-    pub route: Route,
-    /// The grant and joins of the route.
-    pub because: Vec<u64>,
-}
-
-/// A set of rights that may be infinite: the algebra of exposure paths.
-///
-/// JSON: `{"only": ["read"]}` or `{"all_except": ["read"]}` (`{"all_except": []}` is every right).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RightSet {
-    /// Exactly these rights (never `*`).
-    Only(BTreeSet<Right>),
-    /// Every right but these (never `*`).
-    AllExcept(BTreeSet<Right>),
-}
-
-impl RightSet {
-    /// Every right.
-    pub fn all() -> Self {
-        RightSet::AllExcept(BTreeSet::new())
-    }
-
-    /// The rights of a grant, share, revoke or unshare (`None` = every right).
-    pub fn of(rights: Option<&Rights>) -> Self {
-        match rights {
-            None => Self::all(),
-            Some(r) if r.is_all() => Self::all(),
-            Some(r) => RightSet::Only(r.iter().cloned().collect()),
-        }
-    }
-
-    /// Whether no right is in the set.
-    pub fn is_empty(&self) -> bool {
-        matches!(self, RightSet::Only(s) if s.is_empty())
-    }
-
-    /// The rights in both.
-    pub fn intersect(&self, other: &RightSet) -> RightSet {
-        use RightSet::*;
-        match (self, other) {
-            (Only(a), Only(b)) => Only(a.intersection(b).cloned().collect()),
-            (Only(a), AllExcept(b)) | (AllExcept(b), Only(a)) => {
-                Only(a.difference(b).cloned().collect())
-            }
-            (AllExcept(a), AllExcept(b)) => AllExcept(a.union(b).cloned().collect()),
-        }
-    }
-
-    /// The rights in `self` but not in `other`.
-    pub fn minus(&self, other: &RightSet) -> RightSet {
-        use RightSet::*;
-        match (self, other) {
-            (Only(a), Only(b)) => Only(a.difference(b).cloned().collect()),
-            (Only(a), AllExcept(b)) => Only(a.intersection(b).cloned().collect()),
-            (AllExcept(a), Only(b)) => AllExcept(a.union(b).cloned().collect()),
-            (AllExcept(a), AllExcept(b)) => Only(b.difference(a).cloned().collect()),
-        }
-    }
-}
-
-/// What an exposure path is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PathKind {
-    /// A grant to the subject itself.
-    Direct,
-    /// A grant to a group, then membership steps only.
-    Group,
-    /// At least one share step.
-    Share,
-}
-
-/// What one step of an exposure path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepKind {
-    /// The grant the data comes from (always the first step).
-    Grant,
-    /// Data held by a group reaches a member (the join that makes it one).
-    Join,
-    /// Data passes from one subject to another under a sharing agreement.
-    Share,
-}
-
-/// One step of an exposure path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExposureStep {
-    /// The event (grant, join or share).
-    pub seq: u64,
-    /// Its kind.
-    pub kind: StepKind,
-    /// The subject the data reaches with this step: the grantee, the member,
-    /// or the share's recipient.
-    pub subject: Subject,
-}
-
-/// One way data of a resource reaches a subject: from a grant, down through
-/// group memberships and along sharing agreements. See docs/SEMANTICS.md.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExposurePath {
-    /// Direct, group or share.
-    pub kind: PathKind,
-    /// The steps, from the grant to the subject asked about.
-    pub steps: Vec<ExposureStep>,
-    /// The rights that survive the whole path (never empty).
-    pub rights: RightSet,
-    /// The bans on subjects of the path that cover the resource and some of
-    /// these rights; a path with bans reaches a banned subject (it is flagged).
-    pub banned: Vec<u64>,
-}
-
-/// One change of effective access (see docs/SEMANTICS.md, `changes`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
-    /// When access changed.
-    pub at: Timestamp,
-    /// Whose.
-    pub subject: Subject,
-    /// On which resource (and the descendants that no other row names).
-    pub resource: Resource,
-    /// Which right; `*` for every right not named in the subject's grants and revokes.
-    pub right: Right,
-    /// Gained (`true`) or lost (`false`).
-    pub gained: bool,
-    /// The events taking effect (or, for grants, expiring) at that instant that
-    /// concern the subject or its groups and this resource.
-    pub events: Vec<u64>,
-}
-
-/// What a `history` is of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HistoryOf {
-    /// Every event naming this subject.
-    Subject(Subject),
-    /// Every event whose resource is this one, an ancestor or a descendant.
-    Resource(Resource),
-}
-
-/// One event of a `history` timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HistoryItem {
-    /// The entry.
-    pub seq: u64,
-    /// When the ledger recorded it.
-    pub recorded_at: Timestamp,
-    /// When it takes effect.
-    pub effective_at: Timestamp,
-    /// The event kind (`grant`, `revoke`, ...).
-    pub kind: &'static str,
-    /// One line for people.
-    pub summary: String,
-    /// The authority that signed it.
-    pub signer: AuthorityName,
-}
-
-/// A right asked about: a named right, or "a right no event names" (which only
-/// wildcard grants give and wildcard revokes withdraw).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Want {
-    Named(Right),
-    Unnamed,
-}
-
-impl Want {
-    /// Whether a grant or share of `rights` includes it.
-    pub(crate) fn granted_by(&self, rights: &Rights) -> bool {
-        match self {
-            Want::Named(x) => rights.contains(x),
-            Want::Unnamed => rights.is_all(),
-        }
-    }
-
-    /// Whether a revoke or unshare of `rights` (`None` = all) withdraws it.
-    pub(crate) fn withdrawn_by(&self, rights: Option<&Rights>) -> bool {
-        match rights {
-            None => true,
-            Some(r) => self.granted_by(r),
-        }
-    }
-
-    /// As a right; `*` for the unnamed right.
-    pub(crate) fn to_right(&self) -> Right {
-        match self {
-            Want::Named(x) => x.clone(),
-            // `*` passes the right checker (ident.rs), so this cannot fail.
-            Want::Unnamed => Right::new("*").expect("* is a valid right"),
-        }
-    }
-}
-
-/// The outcome of one decision, before it is dressed as a [`Decision`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Verdict {
-    pub(crate) route: Option<Route>,
-    pub(crate) because: Vec<u64>,
-    pub(crate) banned_by: Option<u64>,
-}
-
-impl Verdict {
-    pub(crate) fn allowed(&self) -> bool {
-        self.route.is_some()
-    }
-
-    pub(crate) fn into_decision(
-        self,
-        subject: &Subject,
-        resource: &Resource,
-        right: &Right,
-        at: Timestamp,
-        known_at: Timestamp,
-    ) -> Decision {
-        Decision {
-            allowed: self.route.is_some(),
-            subject: subject.clone(),
-            resource: resource.clone(),
-            right: right.clone(),
-            at,
-            known_at,
-            because: self.because,
-            route: self.route,
-            banned_by: self.banned_by,
-        }
-    }
-}
-
-pub(crate) fn require_named(right: &Right) -> Result<Want, QueryError> {
-    if right.is_wildcard() {
-        Err(QueryError::WildcardRight)
-    } else {
-        Ok(Want::Named(right.clone()))
-    }
-}
-
-/// Orders [`ExposurePath`]s: by kind, then by the seqs of their steps.
-pub(crate) fn sort_paths(paths: &mut [ExposurePath]) {
-    paths.sort_by(|a, b| {
-        let ka: Vec<u64> = a.steps.iter().map(|s| s.seq).collect();
-        let kb: Vec<u64> = b.steps.iter().map(|s| s.seq).collect();
-        (a.kind, ka).cmp(&(b.kind, kb))
-    });
-}
-
-pub(crate) fn path_kind(steps: &[ExposureStep]) -> PathKind {
-    if steps.iter().any(|s| s.kind == StepKind::Share) {
-        PathKind::Share
-    } else if steps.len() > 1 {
-        PathKind::Group
-    } else {
-        PathKind::Direct
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The naive evaluator
-// ---------------------------------------------------------------------------
 
 /// The naive evaluator: answers every query by scanning `entries` (a whole
 /// log, seq 0 first, as verified by the chain rules) from the start.
@@ -445,13 +100,7 @@ impl<'a> Projection<'a> {
         let mut out = Vec::new();
         for s in w.all_subjects() {
             let v = w.decide(&s, resource, &want);
-            if let Some(route) = v.route {
-                out.push(Access {
-                    subject: s,
-                    route,
-                    because: v.because,
-                });
-            }
+            out.extend(v.into_access(s));
         }
         Ok(out)
     }
@@ -465,48 +114,12 @@ impl<'a> Projection<'a> {
     ) -> Result<Vec<Holding>, QueryError> {
         let w = self.world(at, known_at);
         let (resources, named) = w.relevant(subject);
-        let mut rows: BTreeMap<Resource, Vec<HeldRight>> = BTreeMap::new();
+        let mut rows = BTreeMap::new();
         for r in &resources {
-            let mut held = Vec::new();
-            let mut except = Vec::new();
-            for y in &named {
-                let v = w.decide(subject, r, &Want::Named(y.clone()));
-                match v.route {
-                    Some(route) => held.push(HeldRight {
-                        right: y.clone(),
-                        except: vec![],
-                        route,
-                        because: v.because,
-                    }),
-                    None => except.push(y.clone()),
-                }
-            }
-            let v = w.decide(subject, r, &Want::Unnamed);
-            if let Some(route) = v.route {
-                held.push(HeldRight {
-                    right: Want::Unnamed.to_right(),
-                    except,
-                    route,
-                    because: v.because,
-                });
-            }
+            let held = held_rights(&named, |y| Ok::<_, QueryError>(w.decide(subject, r, y)))?;
             rows.insert(r.clone(), held);
         }
-        let keep: Vec<Resource> = rows
-            .keys()
-            .filter(|r| rows.iter().any(|(a, held)| a.covers(r) && !held.is_empty()))
-            .cloned()
-            .collect();
-        Ok(keep
-            .into_iter()
-            .map(|r| {
-                let rights = rows.remove(&r).unwrap_or_default();
-                Holding {
-                    resource: r,
-                    rights,
-                }
-            })
-            .collect())
+        Ok(holdings(rows))
     }
 
     /// `exposure`: every path by which data of `resource` reaches `subject`.
@@ -531,21 +144,16 @@ impl<'a> Projection<'a> {
                 if !gr.covers(resource) || !w.live(*until) {
                     continue;
                 }
-                let mut rs = RightSet::of(Some(rights));
-                for v in w.counting() {
-                    if let Event::Revoke {
+                let rs = w.less_later(&c, rights, |v| match v {
+                    Event::Revoke {
                         subject: vs,
                         resource: vr,
                         rights: vrights,
                         permanent: false,
                         ..
-                    } = v.body
-                    {
-                        if vs == x0 && vr.covers(resource) && (v.eff, v.seq) > (c.eff, c.seq) {
-                            rs = rs.minus(&RightSet::of(vrights.as_ref()));
-                        }
-                    }
-                }
+                    } if vs == x0 && vr.covers(resource) => Some(vrights.as_ref()),
+                    _ => None,
+                });
                 if rs.is_empty() {
                     continue;
                 }
@@ -626,14 +234,7 @@ impl<'a> Projection<'a> {
                 .get(e.signer())
                 .cloned()
                 .ok_or(QueryError::UnknownSigner { seq: e.seq() })?;
-            items.push(HistoryItem {
-                seq: e.seq(),
-                recorded_at: e.recorded_at(),
-                effective_at: eff,
-                kind: e.body().kind(),
-                summary: e.body().summary(),
-                signer,
-            });
+            items.push(history_item(e, eff, signer));
         }
         items.sort_by_key(|i| (i.effective_at, i.seq));
         Ok(items)
@@ -689,15 +290,7 @@ impl<'a> Projection<'a> {
                             let body = e.body();
                             let at_t = body.effective_at() == Some(t)
                                 || matches!(body, Event::Grant { until: Some(u), .. } if *u == t);
-                            let relevant = match body {
-                                Event::Grant { resource, .. } | Event::Revoke { resource, .. } => {
-                                    resource.covers(r)
-                                }
-                                Event::Join { .. } | Event::Leave { .. } => true,
-                                _ => false,
-                            };
-                            let concerns = body.subjects().iter().any(|x| closure.contains(*x));
-                            if at_t && relevant && concerns {
+                            if at_t && lists_in_change(body, &closure, r) {
                                 events.push(e.seq());
                             }
                         }
@@ -713,14 +306,7 @@ impl<'a> Projection<'a> {
                 }
             }
         }
-        out.sort_by(|a, b| {
-            (a.at, &a.subject, &a.resource, &a.right).cmp(&(
-                b.at,
-                &b.subject,
-                &b.resource,
-                &b.right,
-            ))
-        });
+        sort_changes(&mut out);
         Ok(out)
     }
 }
@@ -745,6 +331,26 @@ impl<'a> World<'a> {
             .flat_map(|e| e.body().subjects())
             .cloned()
             .collect()
+    }
+
+    /// `rights` (of the grant or share `c`) less the rights of every counting
+    /// event ordered after `c` that `withdrawal` picks out (it returns that
+    /// event's rights, `None` = every right).
+    fn less_later(
+        &self,
+        c: &Counted<'a>,
+        rights: &Rights,
+        withdrawal: impl Fn(&'a Event) -> Option<Option<&'a Rights>>,
+    ) -> RightSet {
+        let mut left = RightSet::of(Some(rights));
+        for v in self.counting() {
+            if let Some(taken) = withdrawal(v.body) {
+                if (v.eff, v.seq) > (c.eff, c.seq) {
+                    left = left.minus(&RightSet::of(taken));
+                }
+            }
+        }
+        left
     }
 
     /// Rule 3: live at `T`.
@@ -1069,22 +675,16 @@ impl<'a> World<'a> {
                 if from != node || !resource.covers(r) || !self.live(*until) {
                     continue;
                 }
-                let mut hs = RightSet::of(Some(hr));
-                for u in self.counting() {
-                    if let Event::Unshare {
+                let hs = self.less_later(&c, hr, |u| match u {
+                    Event::Unshare {
                         from: uf,
                         to: ut,
                         resource: ur,
                         rights: urights,
                         ..
-                    } = u.body
-                    {
-                        if uf == from && ut == to && ur.covers(r) && (u.eff, u.seq) > (c.eff, c.seq)
-                        {
-                            hs = hs.minus(&RightSet::of(urights.as_ref()));
-                        }
-                    }
-                }
+                    } if uf == from && ut == to && ur.covers(r) => Some(urights.as_ref()),
+                    _ => None,
+                });
                 edges.push((
                     ExposureStep {
                         seq: c.seq,
@@ -1107,5 +707,95 @@ impl<'a> World<'a> {
             st.push(step);
             self.walk(s, r, st, next, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::answer::PathKind;
+    use crate::query::test_log::{entries, r, right, s, scenario, t};
+
+    #[test]
+    fn check_follows_grants_groups_revokes_and_bans() {
+        let log = entries(scenario());
+        let p = Projection::new(&log);
+        let (at, k) = (t(10), t(10));
+        let d = p
+            .check(&s("agency:a"), &r("db/t"), &right("read"), at, k)
+            .unwrap();
+        assert_eq!(
+            (d.route, d.because),
+            (Some(Route::Group(s("group:g"))), vec![1, 2])
+        );
+        let d = p
+            .check(&s("agency:b"), &r("db/t"), &right("read"), at, k)
+            .unwrap();
+        assert_eq!((d.route, d.because), (Some(Route::Direct), vec![3]));
+        let d = p
+            .check(&s("agency:b"), &r("db/t"), &right("write"), at, k)
+            .unwrap();
+        assert_eq!((d.allowed, d.because, d.banned_by), (false, vec![4], None));
+        let d = p
+            .check(&s("agency:c"), &r("db/t"), &right("read"), at, k)
+            .unwrap();
+        assert_eq!(
+            (d.allowed, d.because, d.banned_by),
+            (false, vec![6], Some(6))
+        );
+    }
+
+    #[test]
+    fn knowledge_time_hides_later_entries() {
+        let log = entries(scenario());
+        let p = Projection::new(&log);
+        // At hour 0 only the group's grant is known, not the join.
+        let d = p
+            .check(&s("agency:a"), &r("db"), &right("read"), t(10), t(0))
+            .unwrap();
+        assert_eq!((d.allowed, d.because), (false, vec![]));
+    }
+
+    #[test]
+    fn who_can_lists_every_subject_with_access() {
+        let log = entries(scenario());
+        let who = Projection::new(&log)
+            .who_can(&r("db/t"), &right("read"), t(10), t(10))
+            .unwrap();
+        let names: Vec<&str> = who.iter().map(|a| a.subject.as_str()).collect();
+        assert_eq!(names, ["agency:a", "agency:b", "group:g"]);
+    }
+
+    #[test]
+    fn exposure_follows_a_share_with_the_rights_left() {
+        let log = entries(scenario());
+        let paths = Projection::new(&log)
+            .exposure(&s("agency:d"), &r("db/t"), t(10), t(10))
+            .unwrap();
+        assert_eq!(paths.len(), 1);
+        let seqs: Vec<u64> = paths[0].steps.iter().map(|x| x.seq).collect();
+        assert_eq!((paths[0].kind, seqs), (PathKind::Share, vec![3, 7]));
+        assert_eq!(paths[0].rights, RightSet::Only([right("read")].into()));
+    }
+
+    #[test]
+    fn history_is_ordered_by_effective_time() {
+        let log = entries(scenario());
+        let items = Projection::new(&log)
+            .history(&HistoryOf::Subject(s("agency:b")), t(10), t(10))
+            .unwrap();
+        let seqs: Vec<u64> = items.iter().map(|i| i.seq).collect();
+        assert_eq!(seqs, [3, 4, 7]);
+        assert!(items.iter().all(|i| i.signer.as_str() == "admin"));
+    }
+
+    #[test]
+    fn malformed_questions_are_refused() {
+        let log = entries(scenario());
+        let p = Projection::new(&log);
+        let e = p.check(&s("agency:a"), &r("db"), &right("*"), t(1), t(1));
+        assert!(matches!(e, Err(QueryError::WildcardRight)));
+        let e = p.changes(t(5), t(5), t(10));
+        assert!(matches!(e, Err(QueryError::EmptyPeriod { .. })));
     }
 }

@@ -1,0 +1,114 @@
+//! The index check (`rebuild --check`): are the stored indexes exactly those
+//! that the stored entries produce?
+
+use std::collections::BTreeMap;
+
+use super::write::write_index;
+use crate::entry::Entry;
+use crate::store::{Store, StoreError, INDEX_PREFIX};
+
+/// The outcome of the index check ([`crate::Ledger::check_indexes`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexReport {
+    /// Entries replayed.
+    pub entries: u64,
+    /// Index keys a replay produces.
+    pub expected_keys: u64,
+    /// Keys a replay produces that the store lacks.
+    pub missing: u64,
+    /// Stored index keys that a replay does not produce.
+    pub extra: u64,
+    /// Keys present in both with different values.
+    pub differing: u64,
+    /// The first problem found, for people.
+    pub first_problem: Option<String>,
+}
+
+impl IndexReport {
+    /// Whether the stored indexes are exactly those of a replay.
+    pub fn is_consistent(&self) -> bool {
+        self.missing == 0 && self.extra == 0 && self.differing == 0
+    }
+}
+
+/// `rebuild --check`: replays every stored entry into fresh index records (in
+/// memory) and compares them with the stored `X` keys.
+///
+/// Memory grows with the number of index records (about ten per entry).
+pub(crate) fn rebuild_check(store: &Store) -> Result<IndexReport, StoreError> {
+    let mut fresh: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut report = IndexReport::default();
+    for item in store.entries(0) {
+        let (seq, bytes) = item?;
+        let e =
+            Entry::decode(&bytes).map_err(|err| store.damaged(format!("entry {seq}: {err}")))?;
+        write_index(&mut fresh, &e);
+        report.entries += 1;
+    }
+    report.expected_keys = fresh.len() as u64;
+    let note = |report: &mut IndexReport, what: String| {
+        if report.first_problem.is_none() {
+            report.first_problem = Some(what);
+        }
+    };
+    let mut expected = fresh.into_iter().peekable();
+    for kv in store.scan_prefix(&[INDEX_PREFIX]) {
+        let (k, v) = kv?;
+        while let Some((ek, _)) = expected.next_if(|(ek, _)| ek < &k) {
+            report.missing += 1;
+            note(&mut report, format!("missing index key {ek:02x?}"));
+        }
+        match expected.next_if(|(ek, _)| ek == &k) {
+            Some((_, ev)) if ev == v => {}
+            Some(_) => {
+                report.differing += 1;
+                note(
+                    &mut report,
+                    format!("index key {k:02x?} has a different value"),
+                );
+            }
+            None => {
+                report.extra += 1;
+                note(&mut report, format!("unexpected index key {k:02x?}"));
+            }
+        }
+    }
+    for (ek, _) in expected {
+        report.missing += 1;
+        note(&mut report, format!("missing index key {ek:02x?}"));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::test_log::{grant, join, ledger};
+    use crate::store::Tamper;
+
+    #[test]
+    fn the_indexes_of_a_ledger_are_those_of_its_entries() {
+        let log = ledger(vec![
+            grant("group:g", "db", "read", 0, None),
+            join("agency:a", "group:g", 1),
+        ]);
+        let report = rebuild_check(log.ledger.store()).unwrap();
+        assert!(report.is_consistent(), "{report:?}");
+        assert_eq!(report.entries, 3);
+        assert!(report.expected_keys > 0);
+        assert_eq!(report.first_problem, None);
+    }
+
+    #[test]
+    fn a_stray_or_altered_index_record_is_found() {
+        let log = ledger(vec![grant("agency:a", "db", "read", 0, None)]);
+        let tamper = Tamper(log.ledger.store());
+        tamper.insert_stray_index_record().unwrap();
+        let report = rebuild_check(log.ledger.store()).unwrap();
+        assert_eq!((report.extra, report.missing, report.differing), (1, 0, 0));
+        assert!(tamper.alter_index_record(0, b"not a record").unwrap());
+        let report = rebuild_check(log.ledger.store()).unwrap();
+        assert_eq!((report.extra, report.missing, report.differing), (1, 0, 1));
+        assert!(!report.is_consistent());
+    }
+}

@@ -1,0 +1,424 @@
+//! Indexed queries: the answers of the reference replay
+//! ([`crate::Projection`]), read from the indexes kept in the store instead of
+//! a replay of the log.
+//!
+//! [`Queries`] answers `check`, `who-can`, `what-can`, `exposure`, `history`
+//! and `changes` from the indexes (layout in `index/keys.rs`), deciding with
+//! the evaluator of `eval.rs`; docs/SEMANTICS.md defines the answers, and
+//! `tests/query_differential.rs` holds them equal to the reference's on
+//! random logs.
+//!
+//! Knowledge time: entries are recorded in non-decreasing `recorded_at`, so
+//! the entries known at `K` are exactly seqs `0..=k` where `k` is the value of
+//! the last `X k` key at or before `K`. Every query first finds `k` (one
+//! seek) and then ignores index records with a larger seq.
+//!
+//! Cost: `check` reads, for the subject and each group it belongs to at `T`
+//! (directly or through nested groups), one `X m` scan (its memberships) and
+//! one `X g` scan (its records under the resource's first segment); it never
+//! reads an entry. So it costs two seeks per subject of the membership
+//! closure, plus the records read. `who-can` instead reads one `X r` scan per
+//! ancestor of the resource (every subject's covering records at once), one
+//! `X M` scan per group that holds the right, and one `X m` scan per candidate.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+
+use super::answer::{
+    held_rights, history_item, holdings, lists_in_change, require_named, sort_changes, sort_paths,
+    Access, Change, Decision, ExposurePath, HistoryItem, HistoryOf, Holding, QueryError, RightSet,
+    Want,
+};
+use super::eval::Eval;
+use super::index::{
+    name_covers, subject_from, undecodable, IndexRecord, Key, RecordKind, BY_RESOURCE, EXPIRIES,
+    KNOWN, MEMBERS, MEMBER_OF, RESOURCE_LOG, SIGNERS, SUBJECT_LOG, TIMELINE,
+};
+use crate::entry::Entry;
+use crate::ident::{AuthorityName, Resource, Right, Subject};
+use crate::store::Store;
+use crate::time::Timestamp;
+
+/// Queries answered from the indexes of a store: the answers docs/SEMANTICS.md
+/// defines, the same as [`crate::Projection`] gives by a replay of the log.
+///
+/// Every method takes the valid time `at` (T) and the knowledge time
+/// `known_at` (K). A `known_at` before the first entry sees an empty log
+/// (everything denied, nothing listed); [`Queries::known_seq`] tells the
+/// caller when that is the case.
+pub struct Queries<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Queries<'s> {
+    /// Queries over `store`, whose indexes MUST have been written by
+    /// `index_entry` for every stored entry.
+    pub fn new(store: &'s Store) -> Self {
+        Queries { store }
+    }
+
+    /// The last seq recorded at or before `known_at`; `None` if no entry was.
+    pub fn known_seq(&self, known_at: Timestamp) -> Result<Option<u64>, QueryError> {
+        let from = Key::new(KNOWN).0;
+        let mut to = Key::new(KNOWN).time(known_at).0;
+        to.push(0);
+        match self.store.range(&from, &to).next_back() {
+            None => Ok(None),
+            Some(kv) => {
+                let (k, v) = kv?;
+                let seq =
+                    <[u8; 8]>::try_from(v.as_slice()).map_err(|_| undecodable(self.store, &k))?;
+                Ok(Some(u64::from_be_bytes(seq)))
+            }
+        }
+    }
+
+    fn eval(&self, at: Timestamp, known_at: Timestamp) -> Result<Eval<'s>, QueryError> {
+        Ok(Eval::new(self.store, at, self.known_seq(known_at)?))
+    }
+
+    /// `check`: may `subject` exercise `right` (not `*`) on `resource`?
+    pub fn check(
+        &self,
+        subject: &Subject,
+        resource: &Resource,
+        right: &Right,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Decision, QueryError> {
+        let want = require_named(right)?;
+        let mut ev = self.eval(at, known_at)?;
+        let v = ev.decide(subject, resource, &want)?;
+        Ok(v.into_decision(subject, resource, right, at, known_at))
+    }
+
+    /// `who-can`: every subject (groups included) that may exercise `right` on
+    /// `resource`, sorted by subject, each with the route `check` reports.
+    pub fn who_can(
+        &self,
+        resource: &Resource,
+        right: &Right,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<Access>, QueryError> {
+        let want = require_named(right)?;
+        let mut ev = self.eval(at, known_at)?;
+        // Candidates: every subject with a covering grant, and every member
+        // (at T, recursively) of a group among them. Anyone with access is one.
+        // The same scans give every subject's covering records, so the checks
+        // below read no `X g` range.
+        let mut records: BTreeMap<Subject, Vec<IndexRecord>> = BTreeMap::new();
+        let mut candidates: BTreeSet<Subject> = BTreeSet::new();
+        for a in resource.self_and_ancestors() {
+            let prefix = Key::new(BY_RESOURCE).name(a.as_str()).0;
+            for kv in self.store.scan_prefix(&prefix) {
+                let (k, v) = kv?;
+                let Some(p) = ev.counted(&k, Some(prefix.len()))? else {
+                    continue;
+                };
+                let record = ev.record(&k, &v, &p)?;
+                let subject = subject_from(p.name).ok_or_else(|| ev.damaged(&k))?;
+                if record.kind == RecordKind::Grant
+                    && record.rights.as_ref().is_some_and(|x| want.granted_by(x))
+                {
+                    candidates.insert(subject.clone());
+                }
+                records.entry(subject).or_default().push(record);
+            }
+        }
+        ev.prime(resource, records);
+        let mut stack: Vec<Subject> = candidates
+            .iter()
+            .filter(|s| s.is_group())
+            .cloned()
+            .collect();
+        let mut expanded: HashSet<Subject> = stack.iter().cloned().collect();
+        while let Some(g) = stack.pop() {
+            for (m, _) in ev.members(&g)? {
+                if m.is_group() && expanded.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+                candidates.insert(m);
+            }
+        }
+        let mut out = Vec::new();
+        for s in candidates {
+            let v = ev.decide(&s, resource, &want)?;
+            out.extend(v.into_access(s));
+        }
+        Ok(out)
+    }
+
+    /// `what-can`: the rights `subject` holds, resource by resource.
+    pub fn what_can(
+        &self,
+        subject: &Subject,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<Holding>, QueryError> {
+        let mut ev = self.eval(at, known_at)?;
+        let closure = ev.static_closure(subject, MEMBER_OF)?;
+        let (resources, named) = ev.relevant(&closure)?;
+        let mut rows = BTreeMap::new();
+        for r in &resources {
+            let held = held_rights(&named, |y| ev.decide(subject, r, y))?;
+            rows.insert(r.clone(), held);
+        }
+        Ok(holdings(rows))
+    }
+
+    /// `exposure`: every path by which data of `resource` reaches `subject`.
+    pub fn exposure(
+        &self,
+        subject: &Subject,
+        resource: &Resource,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<ExposurePath>, QueryError> {
+        let mut ev = self.eval(at, known_at)?;
+        let mut paths = Vec::new();
+        let mut on_path = vec![subject.clone()];
+        ev.exposure_walk(
+            resource,
+            subject,
+            &mut Vec::new(),
+            &mut on_path,
+            &RightSet::all(),
+            &mut paths,
+        )?;
+        for p in &mut paths {
+            let mut banned = BTreeSet::new();
+            for step in &p.steps {
+                for record in ev.records(&step.subject, resource)?.iter() {
+                    if record.kind == RecordKind::Ban
+                        && !RightSet::of(record.rights.as_ref())
+                            .intersect(&p.rights)
+                            .is_empty()
+                    {
+                        banned.insert(record.seq);
+                    }
+                }
+            }
+            p.banned = banned.into_iter().collect();
+        }
+        sort_paths(&mut paths);
+        Ok(paths)
+    }
+
+    /// `history`: the events about a subject or resource that count at `at`
+    /// and `known_at`, ordered by `(effective_at, seq)`, with their signers.
+    pub fn history(
+        &self,
+        of: &HistoryOf,
+        at: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<HistoryItem>, QueryError> {
+        let ev = self.eval(at, known_at)?;
+        let mut found: Vec<(Timestamp, u64)> = Vec::new();
+        let mut collect =
+            |prefix: Vec<u8>, filter: &dyn Fn(&[u8]) -> bool| -> Result<(), QueryError> {
+                for kv in self.store.scan_prefix(&prefix) {
+                    let (k, _) = kv?;
+                    match ev.counted(&k, Some(2))? {
+                        Some(p) if filter(p.name) => found.push((p.time, p.seq)),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            };
+        match of {
+            HistoryOf::Subject(s) => collect(Key::new(SUBJECT_LOG).name(s.as_str()).0, &|_| true)?,
+            HistoryOf::Resource(r) => {
+                for a in r.self_and_ancestors().skip(1) {
+                    collect(Key::new(RESOURCE_LOG).name(a.as_str()).0, &|_| true)?;
+                }
+                // The resource and its descendants: every name that starts with it.
+                let me = r.as_str().as_bytes();
+                collect(Key::new(RESOURCE_LOG).name_start(r.as_str()).0, &|name| {
+                    name_covers(me, name)
+                })?;
+            }
+        }
+        found.sort();
+        let mut items = Vec::with_capacity(found.len());
+        for (eff, seq) in found {
+            let e = self.entry(seq)?;
+            let k = Key::new(SIGNERS).bytes(e.signer().as_bytes()).0;
+            let name = self
+                .store
+                .get(&k)?
+                .ok_or(QueryError::UnknownSigner { seq })?;
+            let signer = std::str::from_utf8(&name)
+                .ok()
+                .and_then(|n| AuthorityName::new(n).ok())
+                .ok_or_else(|| ev.damaged(&k))?;
+            items.push(history_item(&e, eff, signer));
+        }
+        Ok(items)
+    }
+
+    fn entry(&self, seq: u64) -> Result<Entry, QueryError> {
+        let bytes = self.store.entry_bytes(seq)?.ok_or_else(|| {
+            self.store
+                .damaged(format!("index names entry {seq}, which is not stored"))
+        })?;
+        Ok(Entry::decode(&bytes).map_err(|e| self.store.damaged(format!("entry {seq}: {e}")))?)
+    }
+
+    /// `changes`: every change of effective access at an instant in `[from, to)`,
+    /// as known at `known_at`, ordered by (at, subject, resource, right).
+    pub fn changes(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        known_at: Timestamp,
+    ) -> Result<Vec<Change>, QueryError> {
+        if from >= to {
+            return Err(QueryError::EmptyPeriod { from, to });
+        }
+        let kseq = self.known_seq(known_at)?;
+        let probe = Eval::new(self.store, Timestamp::MAX, kseq);
+        let mut instants: BTreeMap<Timestamp, BTreeSet<u64>> = BTreeMap::new();
+        for space in [TIMELINE, EXPIRIES] {
+            let lo = Key::new(space).time(from).0;
+            let hi = Key::new(space).time(to).0;
+            for kv in self.store.range(&lo, &hi) {
+                let (k, _) = kv?;
+                let p = probe.split(&k, None)?;
+                if probe.visible(p.seq) {
+                    instants.entry(p.time).or_default().insert(p.seq);
+                }
+            }
+        }
+        type Relevant = (BTreeSet<Subject>, BTreeSet<Resource>, Vec<Want>);
+        let mut relevant: HashMap<Subject, Rc<Relevant>> = HashMap::new();
+        let mut out = Vec::new();
+        for (t, seqs) in instants {
+            let mut events = Vec::new();
+            let mut touched = BTreeSet::new();
+            for seq in seqs {
+                let e = self.entry(seq)?;
+                touched.extend(e.body().subjects().into_iter().cloned());
+                events.push(e);
+            }
+            let mut affected = BTreeSet::new();
+            for x in &touched {
+                affected.extend(probe.static_closure(x, MEMBERS)?);
+            }
+            let mut before = Eval::new(
+                self.store,
+                Timestamp::from_micros(t.as_micros().saturating_sub(1)),
+                kseq,
+            );
+            let mut after = Eval::new(self.store, t, kseq);
+            for s in &affected {
+                let rel = match relevant.get(s) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let closure = probe.static_closure(s, MEMBER_OF)?;
+                        let (resources, named) = probe.relevant(&closure)?;
+                        let mut wants: Vec<Want> = named.into_iter().map(Want::Named).collect();
+                        wants.push(Want::Unnamed);
+                        let r = Rc::new((closure, resources, wants));
+                        relevant.insert(s.clone(), r.clone());
+                        r
+                    }
+                };
+                let (closure, resources, wants) = &*rel;
+                for r in resources {
+                    for y in wants {
+                        let a = before.decide(s, r, y)?.allowed();
+                        let b = after.decide(s, r, y)?.allowed();
+                        if a == b {
+                            continue;
+                        }
+                        let seqs = events
+                            .iter()
+                            .filter(|e| lists_in_change(e.body(), closure, r))
+                            .map(|e| e.seq())
+                            .collect();
+                        out.push(Change {
+                            at: t,
+                            subject: s.clone(),
+                            resource: r.clone(),
+                            right: y.to_right(),
+                            gained: b,
+                            events: seqs,
+                        });
+                    }
+                }
+            }
+        }
+        sort_changes(&mut out);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::index::GRANTS;
+    use crate::query::test_log::{ledger, r, right, s, scenario, t};
+    use crate::query::Projection;
+    use crate::store::StoreError;
+
+    #[test]
+    fn the_indexes_answer_as_the_reference_does() -> Result<(), QueryError> {
+        let log = ledger(scenario());
+        let q = Queries::new(log.ledger.store());
+        let p = Projection::new(&log.entries);
+        let subjects = ["agency:a", "agency:b", "agency:c", "agency:d", "group:g"];
+        let resources = ["db", "db/t", "db/t/c", "other"];
+        for (at, k) in [(t(10), t(10)), (t(1), t(10)), (t(10), t(2)), (t(-5), t(-5))] {
+            for x in subjects.map(s) {
+                for y in resources.map(r) {
+                    for z in ["read", "write"].map(right) {
+                        assert_eq!(q.check(&x, &y, &z, at, k)?, p.check(&x, &y, &z, at, k)?);
+                    }
+                    assert_eq!(q.exposure(&x, &y, at, k)?, p.exposure(&x, &y, at, k)?);
+                }
+                assert_eq!(q.what_can(&x, at, k)?, p.what_can(&x, at, k)?);
+                let of = HistoryOf::Subject(x);
+                assert_eq!(q.history(&of, at, k)?, p.history(&of, at, k)?);
+            }
+            for y in resources.map(r) {
+                let z = right("read");
+                assert_eq!(q.who_can(&y, &z, at, k)?, p.who_can(&y, &z, at, k)?);
+                let of = HistoryOf::Resource(y);
+                assert_eq!(q.history(&of, at, k)?, p.history(&of, at, k)?);
+            }
+            assert_eq!(q.changes(t(-5), t(5), k)?, p.changes(t(-5), t(5), k)?);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn known_seq_is_the_last_entry_recorded_by_then() {
+        let log = ledger(scenario());
+        let q = Queries::new(log.ledger.store());
+        assert_eq!(q.known_seq(t(-2000)).unwrap(), None);
+        assert_eq!(q.known_seq(t(-1000)).unwrap(), Some(0));
+        assert_eq!(q.known_seq(t(0)).unwrap(), Some(1));
+        assert_eq!(q.known_seq(t(100)).unwrap(), Some(7));
+        let d = q
+            .check(&s("agency:b"), &r("db/t"), &right("read"), t(10), t(-2000))
+            .unwrap();
+        assert_eq!((d.allowed, d.because), (false, vec![]));
+    }
+
+    #[test]
+    fn a_malformed_index_key_is_reported_as_damage() {
+        let log = ledger(scenario());
+        let store = log.ledger.store();
+        // A record of agency:b on db whose key has lost its tail.
+        let mut p = store.pending();
+        p.put(Key::new(GRANTS).name("agency:b").name("db").0, vec![]);
+        store.commit(p).unwrap();
+        let q = Queries::new(store);
+        let e = q.check(&s("agency:b"), &r("db/t"), &right("read"), t(10), t(10));
+        assert!(
+            matches!(e, Err(QueryError::Store(StoreError::Damaged { .. }))),
+            "{e:?}"
+        );
+    }
+}
