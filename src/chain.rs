@@ -176,6 +176,17 @@ pub enum Violation {
         /// The checkpoint's tree size.
         size: u64,
     },
+    /// An entry recorded after a checkpoint claims to have been recorded
+    /// before it: what the ledger knew at a published time would change.
+    #[error("recorded_at {recorded_at} is before the checkpoint of tree size {size}, made at {made_at}: what the ledger knew then is fixed once checkpointed")]
+    BeforeCheckpoint {
+        /// The entry's `recorded_at`.
+        recorded_at: Timestamp,
+        /// The checkpoint's tree size.
+        size: u64,
+        /// When the checkpoint was made.
+        made_at: Timestamp,
+    },
     /// A sharing agreement from a subject to itself.
     #[error("a sharing agreement needs two different subjects, got {0} twice")]
     SelfShare(Subject),

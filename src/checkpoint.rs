@@ -28,9 +28,13 @@ use crate::merkle::{parse_decimal, TreeHash};
 use crate::note::{
     check_text, CosignerKey, Note, NoteError, NoteSignature, VerifierKey, ED25519_SIG_LEN,
 };
+use crate::time::Timestamp;
 
 /// The first line of a cosignature/v1 signed message (without its newline).
 pub const COSIGNATURE_V1_HEADER: &str = "cosignature/v1";
+/// The start of the extension line in which a checkpoint says when it was
+/// made (an RFC 3339 time in UTC follows).
+pub const TIME_EXTENSION_PREFIX: &str = "access-ledger-time ";
 /// The start of the second line of a cosignature/v1 signed message.
 pub const COSIGNATURE_TIME_PREFIX: &str = "time ";
 /// The latest cosignature timestamp C2SP allows, 2^63 - 1.
@@ -67,6 +71,9 @@ pub enum CheckpointError {
     /// An extension line is empty.
     #[error("checkpoint has an empty extension line")]
     EmptyExtension,
+    /// A time extension line whose time does not parse.
+    #[error("checkpoint time line {0:?} is not an RFC 3339 time")]
+    Time(String),
 }
 
 /// A checkpoint body (C2SP tlog-checkpoint), parsed but not signed or verified.
@@ -119,6 +126,11 @@ impl Checkpoint {
         if extensions.iter().any(String::is_empty) {
             return Err(CheckpointError::EmptyExtension);
         }
+        for e in &extensions {
+            if let Some(t) = e.strip_prefix(TIME_EXTENSION_PREFIX) {
+                Timestamp::parse_rfc3339(t).map_err(|_| CheckpointError::Time(e.clone()))?;
+            }
+        }
         Ok(Checkpoint {
             origin,
             size,
@@ -152,9 +164,27 @@ impl Checkpoint {
         &self.root
     }
 
-    /// The extension lines (opaque; this crate writes none).
+    /// The extension lines.
     pub fn extensions(&self) -> &[String] {
         &self.extensions
+    }
+
+    /// The checkpoint with a time extension line saying it was made at `at`
+    /// (docs/TRANSPARENCY.md: entries after it may not be recorded before it).
+    pub fn made_at(mut self, at: Timestamp) -> Self {
+        self.extensions
+            .retain(|e| !e.starts_with(TIME_EXTENSION_PREFIX));
+        self.extensions
+            .push(format!("{TIME_EXTENSION_PREFIX}{}", at.rfc3339()));
+        self
+    }
+
+    /// When the checkpoint says it was made, if it says so (checkpoints of
+    /// earlier versions do not).
+    pub fn time(&self) -> Option<Timestamp> {
+        self.extensions
+            .iter()
+            .find_map(|e| Timestamp::parse_rfc3339(e.strip_prefix(TIME_EXTENSION_PREFIX)?).ok())
     }
 }
 

@@ -23,7 +23,7 @@ use crate::ident::{Origin, Text};
 use crate::keys::SecretKey;
 use crate::merkle::{self, CompactRange, ConsistencyProof, InclusionProof, ProveError, TreeHash};
 use crate::note::{Note, VerifierKey};
-use crate::query::{rebuild_check, IndexReport, Queries};
+use crate::query::{rebuild_check, IndexDigest, IndexReport, Queries};
 use crate::store::{self, Pending, RecordDigest, Store, StoreError};
 use crate::time::{Timestamp, Zone};
 
@@ -283,6 +283,7 @@ impl Ledger {
         }
         self.authenticate(key, |_, _| {})?;
         let now = Timestamp::now();
+        let floor = self.knowledge_floor()?;
         let mut w = Writer::new(&self.store, self.state.clone());
         w.pin(key);
         let mut out = Vec::with_capacity(items.len());
@@ -290,6 +291,17 @@ impl Ledger {
             // A clock behind the head would make recorded_at go backwards;
             // the rules refuse that, naming both times.
             let at = item.recorded_at.unwrap_or(now);
+            if let Some((size, made_at)) = floor.filter(|&(_, t)| at < t) {
+                let violation = Violation::BeforeCheckpoint {
+                    recorded_at: at,
+                    size,
+                    made_at,
+                };
+                return Err(LedgerError::Refused(ChainError {
+                    seq: w.state().len(),
+                    violation,
+                }));
+            }
             let st = w.state();
             let signed = Entry::sign(
                 st.len(),
@@ -312,6 +324,22 @@ impl Ledger {
         }
         self.save_head(key, digest);
         Ok(out)
+    }
+
+    /// The latest time a stored, signed checkpoint says it was made at, with
+    /// its size: no entry appended from now on may be recorded before it.
+    fn knowledge_floor(&self) -> Result<Option<(u64, Timestamp)>, LedgerError> {
+        let mut floor: Option<(u64, Timestamp)> = None;
+        for note in self.checkpoints()? {
+            let signed = self.open_checkpoint(&note, &self.state)?;
+            let cp = signed.checkpoint();
+            if let Some(t) = cp.time() {
+                if floor.is_none_or(|(_, f)| t > f) {
+                    floor = Some((cp.size(), t));
+                }
+            }
+        }
+        Ok(floor)
     }
 
     /// Checks the rules state this ledger holds against the entries, as far
@@ -472,21 +500,28 @@ impl Ledger {
         let notes = self.checkpoints()?;
         // The sizes the stored checkpoints claim; their roots are computed
         // from the entries during the replay, never read from tree nodes.
-        let mut roots: BTreeMap<u64, Option<TreeHash>> = notes
+        // For each size, the root of the entries below it and the recorded_at
+        // of the entry at it (the first one the checkpoint did not cover).
+        let mut roots: BTreeMap<u64, (Option<TreeHash>, Option<Timestamp>)> = notes
             .iter()
             .filter_map(|n| {
                 let note = Note::parse(n).ok()?;
-                Some((Checkpoint::parse(note.text()).ok()?.size(), None))
+                Some((Checkpoint::parse(note.text()).ok()?.size(), (None, None)))
             })
             .collect();
         let mut range = CompactRange::new();
         let mut tree = RecordDigest::new();
+        let mut index = IndexDigest::new(&tree);
         let state = self.replay(Some(now), |e, _| {
+            index.add_entry(e);
+            if let Some(next) = roots.get_mut(&e.seq()) {
+                next.1 = Some(e.recorded_at());
+            }
             range.push_with(TreeHash::leaf(e.bytes()), |level, index, hash| {
                 tree.add_tree_node(level, index, hash)
             });
             if let Some(root) = roots.get_mut(&range.size()) {
-                *root = Some(range.root());
+                root.0 = Some(range.root());
             }
             if e.seq() % 4096 == 0 {
                 progress(e.seq(), total);
@@ -505,14 +540,32 @@ impl Ledger {
                 "the stored Merkle tree nodes differ from the tree of the entries".into(),
             ));
         }
+        let index = index.finish();
+        if let Some(space) = index.first_difference(&index.stored(&self.store)?) {
+            return Err(LedgerError::DerivedMismatch(format!(
+                "the query index records of key space {:?} differ from those of the entries",
+                char::from(space)
+            )));
+        }
         for note in &notes {
             let signed = self.open_checkpoint(note, &state)?;
             let cp = signed.checkpoint();
-            if roots.get(&cp.size()).copied().flatten().as_ref() != Some(cp.root()) {
+            let (root, next) = roots.get(&cp.size()).copied().unwrap_or_default();
+            if root.as_ref() != Some(cp.root()) {
                 return Err(corrupt(
                     cp.size().min(state.len()),
                     Violation::CheckpointMismatch { size: cp.size() },
                 ));
+            }
+            if let (Some(recorded_at), Some(made_at)) = (next, cp.time()) {
+                if recorded_at < made_at {
+                    let violation = Violation::BeforeCheckpoint {
+                        recorded_at,
+                        size: cp.size(),
+                        made_at,
+                    };
+                    return Err(corrupt(cp.size(), violation));
+                }
             }
         }
         let bans = state
@@ -823,7 +876,7 @@ impl Ledger {
             .origin()
             .cloned()
             .ok_or_else(|| self.store.damaged("no origin"))?;
-        let cp = Checkpoint::new(origin, self.len(), root);
+        let cp = Checkpoint::new(origin, self.len(), root).made_at(Timestamp::now());
         let signed = SignedCheckpoint::sign(cp, &named);
         let mut p = self.store.pending();
         p.put(

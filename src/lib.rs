@@ -52,7 +52,7 @@ mod witness;
 pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Violation};
 pub use checkpoint::{
     cosignature_message, Checkpoint, CheckpointError, SignedCheckpoint, COSIGNATURE_TIME_PREFIX,
-    COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIME,
+    COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIME, TIME_EXTENSION_PREFIX,
 };
 pub use demo::{Fixture, FixtureKey};
 pub use encoding::{EncodingError, MAX_ENCODED_LEN};

@@ -663,7 +663,8 @@ impl RecordDigest {
         }
     }
 
-    fn add(&mut self, k: &[u8], v: &[u8]) {
+    /// Adds one record.
+    pub(crate) fn add_record(&mut self, k: &[u8], v: &[u8]) {
         let mut h = blake3::Hasher::new_keyed(&self.key);
         h.update(&(k.len() as u64).to_le_bytes());
         h.update(k);
@@ -676,7 +677,7 @@ impl RecordDigest {
 
     /// Adds the record that stores Merkle node `(level, index)`.
     pub fn add_tree_node(&mut self, level: u8, index: u64, hash: &TreeHash) {
-        self.add(&node_key(level, index), hash.as_bytes());
+        self.add_record(&node_key(level, index), hash.as_bytes());
     }
 
     /// The number of records added.
@@ -698,7 +699,7 @@ impl Store {
         let mut d = like.empty_like();
         for r in self.scan_prefix(&[TREE_PREFIX]) {
             let (k, v) = r?;
-            d.add(&k, &v);
+            d.add_record(&k, &v);
         }
         Ok(d)
     }
@@ -857,6 +858,15 @@ impl Tamper<'_> {
         );
         s.commit(p)?;
         Ok(true)
+    }
+
+    /// Stores `note` as a checkpoint of tree size `size` signed by `signer`,
+    /// as if the ledger had made it.
+    pub fn plant_checkpoint(&self, size: u64, signer: &str, note: &str) -> Result<(), StoreError> {
+        let s = self.0;
+        let mut p = s.pending();
+        p.put(checkpoint_key(size, signer), note.as_bytes().to_vec());
+        s.commit(p)
     }
 
     /// Deletes the record of the last acknowledged head ([`HEAD_FILE`]).

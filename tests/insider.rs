@@ -298,5 +298,63 @@ fn a_checkpoint_is_signed_over_the_entries_not_the_stored_nodes() {
         tree.push(l.entry(seq).unwrap().unwrap().bytes());
     }
     assert!(cp.contains(&tree.root().to_base64()), "{cp}");
-    let _ = Timestamp::now();
+}
+
+#[test]
+fn what_the_ledger_knew_is_fixed_once_checkpointed() {
+    let w = demo();
+    let admin = key(&w, "cpd-admin");
+    let cp = w.ok(&["checkpoint", "--key", &key(&w, "city-log-signer")]);
+    assert!(cp.contains("\naccess-ledger-time "), "{cp}");
+    // A ban back-dated to before the checkpoint would change what
+    // `check --known-at` says the ledger knew at published dates.
+    std::fs::write(
+        w.path("late.jsonl"),
+        r#"{"type":"revoke","subject":"agency:dea","resource":"cpd","reason":"back-dated","effective_at":"2019-08-01","permanent":true,"recorded_at":"2019-08-02T10:00"}"#,
+    )
+    .unwrap();
+    let before = entries(&w);
+    let err = w.fails(3, &["import", "late.jsonl", "--key", &admin]);
+    assert!(
+        err.contains("before the checkpoint of tree size 13"),
+        "{err}"
+    );
+    assert_eq!(entries(&w), before);
+    // Historical import stays possible before the first checkpoint
+    // (the demo itself is one), and recording now is fine.
+    w.ok(&[
+        "revoke",
+        "agency:dea",
+        "cpd",
+        "--permanent",
+        "--reason",
+        "now",
+        "--key",
+        &admin,
+    ]);
+    w.ok(&["verify"]);
+}
+
+#[test]
+fn verify_checks_the_knowledge_time_rule_against_stored_checkpoints() {
+    let w = demo();
+    let f = access_ledger::Fixture::load();
+    as_attacker(&w, |l| {
+        // A checkpoint of size 12 made after entry 12 was recorded: entry 12
+        // then claims a recorded_at before a checkpoint that did not cover it.
+        let e12 = l.entry(12).unwrap().unwrap();
+        let late = Timestamp::from_micros(e12.recorded_at().as_micros() + 1);
+        let cp =
+            access_ledger::Checkpoint::new(f.origin.clone(), 12, l.root(12).unwrap()).made_at(late);
+        let signer = f.key("test-only-city-log-signer");
+        let note = access_ledger::SignedCheckpoint::sign(cp, signer).to_string();
+        tamper(l)
+            .plant_checkpoint(12, "test-only-city-log-signer", &note)
+            .unwrap();
+    });
+    let err = w.fails(4, &["verify"]);
+    assert!(
+        err.contains("seq 12") && err.contains("before the checkpoint of tree size 12"),
+        "{err}"
+    );
 }

@@ -39,7 +39,7 @@ pub use answer::{
     Holding, PathKind, QueryError, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
 };
 pub use index::IndexReport;
-pub(crate) use index::{index_entry, rebuild_check};
+pub(crate) use index::{index_entry, rebuild_check, IndexDigest};
 pub use queries::Queries;
 pub use reference::Projection;
 

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::write::write_index;
+use super::keys::{KNOWN, SIGNERS};
+use super::write::{write_index, IndexSink};
 use crate::entry::Entry;
-use crate::store::{Store, StoreError, INDEX_PREFIX};
+use crate::store::{RecordDigest, Store, StoreError, INDEX_PREFIX};
 
 /// The outcome of the index check ([`crate::Ledger::check_indexes`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,5 +111,98 @@ mod tests {
         let report = rebuild_check(log.ledger.store()).unwrap();
         assert_eq!((report.extra, report.missing, report.differing), (1, 0, 1));
         assert!(!report.is_consistent());
+    }
+}
+
+/// The index records the entries produce, as order-independent digests per
+/// index key space (the byte after `X`), built one entry at a time in
+/// constant memory: `verify`'s bounded-memory version of [`rebuild_check`].
+pub(crate) struct IndexDigest {
+    like: RecordDigest,
+    spaces: BTreeMap<u8, RecordDigest>,
+    /// The last `KNOWN` record: later entries with the same `recorded_at`
+    /// overwrite it, and such entries are consecutive, so it is added only
+    /// once the next differs.
+    known: Option<(Vec<u8>, Vec<u8>)>,
+    /// `SIGNERS` records, by key: a key added again overwrites (a handful).
+    signers: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl IndexDigest {
+    /// An empty digest under `like`'s key.
+    pub(crate) fn new(like: &RecordDigest) -> Self {
+        IndexDigest {
+            like: like.empty_like(),
+            spaces: BTreeMap::new(),
+            known: None,
+            signers: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the records of the next entry.
+    pub(crate) fn add_entry(&mut self, e: &Entry) {
+        write_index(self, e);
+    }
+
+    fn add(&mut self, key: &[u8], value: &[u8]) {
+        let space = key.get(1).copied().unwrap_or(0);
+        let like = &self.like;
+        self.spaces
+            .entry(space)
+            .or_insert_with(|| like.empty_like())
+            .add_record(key, value);
+    }
+
+    /// The expected digests, with every record added.
+    pub(crate) fn finish(mut self) -> Self {
+        if let Some((k, v)) = self.known.take() {
+            self.add(&k, &v);
+        }
+        for (k, v) in std::mem::take(&mut self.signers) {
+            self.add(&k, &v);
+        }
+        self
+    }
+
+    /// The digests of the stored index records, under the same key, in one
+    /// sequential scan.
+    pub(crate) fn stored(&self, store: &Store) -> Result<IndexDigest, StoreError> {
+        let mut d = IndexDigest::new(&self.like);
+        for r in store.scan_prefix(&[INDEX_PREFIX]) {
+            let (k, v) = r?;
+            d.add(&k, &v);
+        }
+        Ok(d)
+    }
+
+    /// The first index key space whose records differ between the two.
+    pub(crate) fn first_difference(&self, other: &IndexDigest) -> Option<u8> {
+        let spaces: std::collections::BTreeSet<u8> = self
+            .spaces
+            .keys()
+            .chain(other.spaces.keys())
+            .copied()
+            .collect();
+        spaces
+            .into_iter()
+            .find(|s| self.spaces.get(s) != other.spaces.get(s))
+    }
+}
+
+impl IndexSink for IndexDigest {
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        match key.get(1).copied() {
+            Some(KNOWN) => {
+                if let Some((k, v)) = self.known.replace((key, value)) {
+                    if Some(&k) != self.known.as_ref().map(|x| &x.0) {
+                        self.add(&k, &v);
+                    }
+                }
+            }
+            Some(SIGNERS) => {
+                self.signers.insert(key, value);
+            }
+            _ => self.add(&key, &value),
+        }
     }
 }

@@ -19,8 +19,8 @@ mod keys;
 mod record;
 mod write;
 
-pub(crate) use check::rebuild_check;
 pub use check::IndexReport;
+pub(crate) use check::{rebuild_check, IndexDigest};
 pub(in crate::query) use keys::{
     name_covers, resource_from, split, subject_from, undecodable, Key, Parts, BY_RESOURCE,
     EXPIRIES, GRANTS, KNOWN, MEMBERS, MEMBER_OF, RESOURCE_LOG, SHARES_TO, SIGNERS, SUBJECT_LOG,
