@@ -1,124 +1,20 @@
-//! Shared helpers for the query tests: build a small ledger by hand, then ask
-//! both evaluators (the naive [`Projection`] and the indexed [`Queries`]) and
-//! insist that they agree.
-#![allow(dead_code)]
+//! A ledger built entry by entry by hand, then asked through both evaluators
+//! (the naive [`Projection`] and the indexed [`Queries`]), which must agree.
+
+use std::fmt::{Arguments, Debug};
 
 use access_ledger::{
     Access, AuthorityName, ChainError, Change, Decision, Entry, Event, ExposurePath, HistoryItem,
-    HistoryOf, Holding, Ledger, LedgerState, NewEntry, Origin, Projection, Queries, Resource,
-    Right, Rights, Roles, SecretKey, Subject, Text, Timestamp, Zone,
+    HistoryOf, Holding, Ledger, LedgerState, NewEntry, Origin, Projection, Queries, QueryError,
+    Roles, SecretKey, Timestamp, Zone,
 };
 
-/// One hour, in microseconds: the time unit of the hand-made logs.
-pub const HOUR: i64 = 3_600_000_000;
-/// 2019-07-01T00:00:00Z: time zero of the hand-made logs.
-pub const T0: i64 = 1_561_939_200_000_000;
-
-/// The instant `h` hours after [`T0`].
-pub fn t(h: i64) -> Timestamp {
-    Timestamp::from_micros(T0 + h * HOUR)
-}
-
-pub fn s(x: &str) -> Subject {
-    Subject::new(x).unwrap()
-}
-pub fn r(x: &str) -> Resource {
-    Resource::new(x).unwrap()
-}
-pub fn right(x: &str) -> Right {
-    Right::new(x).unwrap()
-}
-pub fn rights(x: &str) -> Rights {
-    Rights::parse_list(x).unwrap()
-}
-fn text(x: &str) -> Text {
-    Text::new("basis", x).unwrap()
-}
-
-pub fn grant(
-    subject: &str,
-    resource: &str,
-    rs: &str,
-    eff: Timestamp,
-    until: Option<Timestamp>,
-) -> Event {
-    Event::Grant {
-        subject: s(subject),
-        resource: r(resource),
-        rights: rights(rs),
-        basis: text("test agreement"),
-        effective_at: eff,
-        until,
-    }
-}
-pub fn revoke(subject: &str, resource: &str, rs: Option<&str>, eff: Timestamp) -> Event {
-    Event::Revoke {
-        subject: s(subject),
-        resource: r(resource),
-        rights: rs.map(rights),
-        reason: text("test"),
-        effective_at: eff,
-        permanent: false,
-    }
-}
-pub fn ban(subject: &str, resource: &str, rs: Option<&str>, eff: Timestamp) -> Event {
-    Event::Revoke {
-        subject: s(subject),
-        resource: r(resource),
-        rights: rs.map(rights),
-        reason: text("test ban"),
-        effective_at: eff,
-        permanent: true,
-    }
-}
-pub fn join(member: &str, group: &str, eff: Timestamp) -> Event {
-    Event::Join {
-        member: s(member),
-        group: s(group),
-        effective_at: eff,
-    }
-}
-pub fn leave(member: &str, group: &str, eff: Timestamp) -> Event {
-    Event::Leave {
-        member: s(member),
-        group: s(group),
-        effective_at: eff,
-    }
-}
-pub fn share(
-    from: &str,
-    to: &str,
-    resource: &str,
-    rs: &str,
-    eff: Timestamp,
-    until: Option<Timestamp>,
-) -> Event {
-    Event::Share {
-        from: s(from),
-        to: s(to),
-        resource: r(resource),
-        rights: rights(rs),
-        basis: text("test sharing"),
-        effective_at: eff,
-        until,
-    }
-}
-pub fn unshare(from: &str, to: &str, resource: &str, rs: Option<&str>, eff: Timestamp) -> Event {
-    Event::Unshare {
-        from: s(from),
-        to: s(to),
-        resource: r(resource),
-        rights: rs.map(rights),
-        basis: text("test"),
-        effective_at: eff,
-    }
-}
+use super::{r, right, s, t};
 
 /// A ledger in a temporary directory, built entry by entry.
 pub struct Log {
     _dir: tempfile::TempDir,
     pub ledger: Ledger,
-    admin: SecretKey,
     writer: SecretKey,
     pub entries: Vec<Entry>,
     queued: Vec<NewEntry>,
@@ -161,7 +57,6 @@ impl Log {
         Log {
             _dir: dir,
             ledger,
-            admin,
             writer,
             entries,
             queued: vec![],
@@ -230,13 +125,11 @@ impl Log {
         known_at: Timestamp,
     ) -> Decision {
         let (a, b, c) = (s(subject), r(resource), right(rt));
-        let naive = self.naive().check(&a, &b, &c, at, known_at).unwrap();
-        let indexed = self.indexed().check(&a, &b, &c, at, known_at).unwrap();
-        assert_eq!(
-            naive, indexed,
-            "check {subject} {resource} {rt} at {at} known {known_at}"
-        );
-        naive
+        agree(
+            self.naive().check(&a, &b, &c, at, known_at),
+            self.indexed().check(&a, &b, &c, at, known_at),
+            format_args!("check {subject} {resource} {rt} at {at} known {known_at}"),
+        )
     }
 
     pub fn who_can(
@@ -246,29 +139,21 @@ impl Log {
         at: Timestamp,
         known_at: Timestamp,
     ) -> Vec<Access> {
-        let naive = self
-            .naive()
-            .who_can(&r(resource), &right(rt), at, known_at)
-            .unwrap();
-        let indexed = self
-            .indexed()
-            .who_can(&r(resource), &right(rt), at, known_at)
-            .unwrap();
-        assert_eq!(
-            naive, indexed,
-            "who-can {resource} {rt} at {at} known {known_at}"
-        );
-        naive
+        let (a, b) = (r(resource), right(rt));
+        agree(
+            self.naive().who_can(&a, &b, at, known_at),
+            self.indexed().who_can(&a, &b, at, known_at),
+            format_args!("who-can {resource} {rt} at {at} known {known_at}"),
+        )
     }
 
     pub fn what_can(&self, subject: &str, at: Timestamp, known_at: Timestamp) -> Vec<Holding> {
-        let naive = self.naive().what_can(&s(subject), at, known_at).unwrap();
-        let indexed = self.indexed().what_can(&s(subject), at, known_at).unwrap();
-        assert_eq!(
-            naive, indexed,
-            "what-can {subject} at {at} known {known_at}"
-        );
-        naive
+        let a = s(subject);
+        agree(
+            self.naive().what_can(&a, at, known_at),
+            self.indexed().what_can(&a, at, known_at),
+            format_args!("what-can {subject} at {at} known {known_at}"),
+        )
     }
 
     pub fn exposure(
@@ -278,34 +163,40 @@ impl Log {
         at: Timestamp,
         known_at: Timestamp,
     ) -> Vec<ExposurePath> {
-        let naive = self
-            .naive()
-            .exposure(&s(subject), &r(resource), at, known_at)
-            .unwrap();
-        let indexed = self
-            .indexed()
-            .exposure(&s(subject), &r(resource), at, known_at)
-            .unwrap();
-        assert_eq!(
-            naive, indexed,
-            "exposure {subject} {resource} at {at} known {known_at}"
-        );
-        naive
+        let (a, b) = (s(subject), r(resource));
+        agree(
+            self.naive().exposure(&a, &b, at, known_at),
+            self.indexed().exposure(&a, &b, at, known_at),
+            format_args!("exposure {subject} {resource} at {at} known {known_at}"),
+        )
     }
 
     pub fn history(&self, of: &HistoryOf, at: Timestamp, known_at: Timestamp) -> Vec<HistoryItem> {
-        let naive = self.naive().history(of, at, known_at).unwrap();
-        let indexed = self.indexed().history(of, at, known_at).unwrap();
-        assert_eq!(naive, indexed, "history {of:?} at {at} known {known_at}");
-        naive
+        agree(
+            self.naive().history(of, at, known_at),
+            self.indexed().history(of, at, known_at),
+            format_args!("history {of:?} at {at} known {known_at}"),
+        )
     }
 
     pub fn changes(&self, from: Timestamp, to: Timestamp, known_at: Timestamp) -> Vec<Change> {
-        let naive = self.naive().changes(from, to, known_at).unwrap();
-        let indexed = self.indexed().changes(from, to, known_at).unwrap();
-        assert_eq!(naive, indexed, "changes {from}..{to} known {known_at}");
-        naive
+        agree(
+            self.naive().changes(from, to, known_at),
+            self.indexed().changes(from, to, known_at),
+            format_args!("changes {from}..{to} known {known_at}"),
+        )
     }
+}
+
+/// The naive answer to `question`, once the indexed answer is the same.
+fn agree<T: PartialEq + Debug>(
+    naive: Result<T, QueryError>,
+    indexed: Result<T, QueryError>,
+    question: Arguments,
+) -> T {
+    let (naive, indexed) = (naive.unwrap(), indexed.unwrap());
+    assert_eq!(naive, indexed, "{question}");
+    naive
 }
 
 /// The seqs of the steps of a path.
