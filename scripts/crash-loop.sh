@@ -18,14 +18,14 @@ loops=5 # cli-grant, cli-import, cli-init, library, cli-checkpoint
 per_loop=$(( total / loops ))
 [ "$per_loop" -ge 1 ] || per_loop=1
 
-cargo test --test crash --no-run >/dev/null 2>&1 || cargo test --test crash --no-run
+cargo test --test integration --no-run >/dev/null 2>&1 || cargo test --test integration --no-run
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 echo "crash loop: ${per_loop}s per loop, one loop at a time"
 status=0
 ACCESS_LEDGER_CRASH_SECONDS="$per_loop" \
-  cargo test --test crash -- --nocapture --test-threads 1 >"$log" 2>&1 || status=$?
+  cargo test --test integration crash:: -- --nocapture --test-threads 1 >"$log" 2>&1 || status=$?
 
 grep -E '^(crash-counts|  an interrupted init|SKIPPED|test )|seed [0-9]+' "$log" || true
 awk '

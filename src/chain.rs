@@ -669,3 +669,687 @@ impl fmt::Display for Authority {
         write!(f, "{} ({})", self.key, self.roles)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The rules as tables: each row is an entry the rules refuse, named for
+    //! the attack or mistake, with the violation it must be refused for. The
+    //! entries are signed properly (unless the row is about the signature),
+    //! so each is refused for its one defect. docs/THREAT-MODEL.md points here.
+
+    use super::*;
+    use crate::{SecretKey, Text};
+
+    fn key(name: &str, seed: u8) -> SecretKey {
+        SecretKey::from_seed(AuthorityName::new(name).unwrap(), &[seed; 32])
+    }
+
+    fn at(rfc3339: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(rfc3339).unwrap()
+    }
+
+    fn s(x: &str) -> Subject {
+        Subject::new(x).unwrap()
+    }
+
+    fn grant(subject: &str, resource: &str, rights: &str, eff: &str, until: Option<&str>) -> Event {
+        Event::Grant {
+            subject: s(subject),
+            resource: Resource::new(resource).unwrap(),
+            rights: Rights::parse_list(rights).unwrap(),
+            basis: Text::new("basis", "rules table").unwrap(),
+            effective_at: at(eff),
+            until: until.map(at),
+        }
+    }
+
+    fn genesis(admin: &SecretKey, time_zone: &str) -> Event {
+        Event::Genesis {
+            origin: Origin::new("example.gov/rules").unwrap(),
+            time_zone: Text::new("tz", time_zone).unwrap(),
+            authority: admin.name().clone(),
+            key: admin.public(),
+        }
+    }
+
+    fn add(k: &SecretKey, roles: Roles) -> Event {
+        Event::AuthorityAdd {
+            name: k.name().clone(),
+            key: k.public(),
+            roles,
+        }
+    }
+
+    /// `body` signed by `key` as the next entry of `state`, recorded at `when`.
+    fn next_at(state: &LedgerState, key: &SecretKey, when: Timestamp, body: Event) -> Entry {
+        Entry::sign(
+            state.len(),
+            *state.head_hash(),
+            when,
+            body,
+            key,
+            state.ledger_id(),
+        )
+        .entry()
+        .clone()
+    }
+
+    /// When the world's entries were recorded.
+    const RECORDED: &str = "2019-07-12T00:00:00Z";
+
+    /// A log to test against: genesis (admin); authorities second-admin
+    /// (admin), clerk (writer), checkpointer (checkpoint only) and old (writer,
+    /// then retired); a permanent revocation of agency:ice on cpd from
+    /// 2019-07-10; group:a joins group:b; a grant to group:feds.
+    struct World {
+        state: LedgerState,
+        entries: Vec<Entry>,
+        admin: SecretKey,
+        clerk: SecretKey,
+        checkpointer: SecretKey,
+        retired: SecretKey,
+        stranger: SecretKey,
+    }
+
+    fn world() -> World {
+        let genesis_admin = key("admin", 1);
+        let (admin, clerk, checkpointer, retired, stranger) = (
+            key("second-admin", 2),
+            key("clerk", 3),
+            key("checkpointer", 4),
+            key("old", 5),
+            key("stranger", 6),
+        );
+        let mut state = LedgerState::new();
+        let mut entries = Vec::new();
+        let bodies = [
+            genesis(&genesis_admin, "UTC"),
+            add(&admin, Roles::ADMIN),
+            add(&clerk, Roles::WRITER),
+            add(&checkpointer, Roles::CHECKPOINT),
+            add(&retired, Roles::WRITER),
+            Event::AuthorityRetire {
+                name: retired.name().clone(),
+            },
+            Event::Revoke {
+                subject: s("agency:ice"),
+                resource: Resource::new("cpd").unwrap(),
+                rights: None,
+                reason: Text::new("reason", "mayor's order").unwrap(),
+                effective_at: at("2019-07-10T05:00:00Z"),
+                permanent: true,
+            },
+            Event::Join {
+                member: s("group:a"),
+                group: s("group:b"),
+                effective_at: at("2016-01-01T00:00:00Z"),
+            },
+            grant(
+                "group:feds",
+                "cpd/clear",
+                "read",
+                "2016-01-04T06:00:00Z",
+                None,
+            ),
+        ];
+        for body in bodies {
+            let e = next_at(&state, &genesis_admin, at(RECORDED), body);
+            state.admit(e.clone(), None).expect("the world is valid");
+            entries.push(e);
+        }
+        World {
+            state,
+            entries,
+            admin,
+            clerk,
+            checkpointer,
+            retired,
+            stranger,
+        }
+    }
+
+    impl World {
+        /// `body` signed by `key` as the next entry, recorded at the head's time.
+        fn next(&self, key: &SecretKey, body: Event) -> Entry {
+            next_at(&self.state, key, self.state.head_recorded_at(), body)
+        }
+
+        /// `body` signed by `key` as the next entry, recorded at `when`.
+        fn at(&self, key: &SecretKey, when: Timestamp, body: Event) -> Entry {
+            next_at(&self.state, key, when, body)
+        }
+    }
+
+    /// The entry's bytes with another signature, decoded again.
+    fn with_signature(e: &Entry, sig: [u8; 64]) -> Entry {
+        let mut b = e.bytes().to_vec();
+        let n = b.len();
+        b[n - 64..].copy_from_slice(&sig);
+        Entry::decode(&b).expect("still decodes")
+    }
+
+    /// `s + L`, the group order: the same signature in a malleated form.
+    fn add_group_order(sig: &[u8; 64]) -> [u8; 64] {
+        let l: [u8; 32] =
+            hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let mut out = *sig;
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let v = u16::from(out[32 + i]) + u16::from(l[i]) + carry;
+            out[32 + i] = v as u8;
+            carry = v >> 8;
+        }
+        out
+    }
+
+    type Expected = fn(&Violation) -> bool;
+
+    /// Runs each row through [`LedgerState::admit`] on a copy of `state`:
+    /// refused for the expected reason, named at the next seq in one line,
+    /// and the state left as it was.
+    fn assert_refused(state: &LedgerState, now: Timestamp, rows: Vec<(&str, Entry, Expected)>) {
+        for (name, entry, expected) in rows {
+            let mut after = state.clone();
+            match after.admit(entry, Some(now)) {
+                Ok(_) => panic!("{name}: admitted"),
+                Err(e) => {
+                    assert!(
+                        expected(&e.violation),
+                        "{name}: refused for the wrong reason: {e}"
+                    );
+                    assert_eq!(e.seq, state.len(), "{name}: {e}");
+                    let msg = e.violation.to_string();
+                    assert!(!msg.is_empty() && !msg.contains('\n'), "{name}: {msg:?}");
+                }
+            }
+            assert_eq!(&after, state, "{name}: a refusal changed the state");
+        }
+    }
+
+    #[test]
+    fn entries_that_break_a_rule_are_refused_naming_the_rule() {
+        let w = world();
+        let dea = || {
+            grant(
+                "agency:dea",
+                "cpd/clear",
+                "read",
+                "2017-01-01T00:00:00Z",
+                None,
+            )
+        };
+        let valid = w.next(&w.clerk, dea());
+        let now = Timestamp::now();
+        let head = w.state.head_recorded_at();
+        let foreign_id = EntryHash([7; 32]);
+        let sign = |seq: u64, prev: EntryHash, ledger: &EntryHash| {
+            Entry::sign(seq, prev, head, dea(), &w.clerk, ledger)
+                .entry()
+                .clone()
+        };
+        let mut identity_r = [0u8; 64];
+        identity_r[0] = 1;
+        let mut one_bit = *valid.signature();
+        one_bit[5] ^= 1;
+        let join = |member: &str, group: &str| Event::Join {
+            member: s(member),
+            group: s(group),
+            effective_at: head,
+        };
+        let rows: Vec<(&str, Entry, Expected)> = vec![
+            ("all-zero signature", with_signature(&valid, [0; 64]), |v| {
+                matches!(v, Violation::BadSignature)
+            }),
+            (
+                "malleated signature (S + L)",
+                with_signature(&valid, add_group_order(valid.signature())),
+                |v| matches!(v, Violation::BadSignature),
+            ),
+            (
+                "signature with R = identity, S = 0",
+                with_signature(&valid, identity_r),
+                |v| matches!(v, Violation::BadSignature),
+            ),
+            (
+                "signature copied from another entry",
+                with_signature(&valid, *w.entries[3].signature()),
+                |v| matches!(v, Violation::BadSignature),
+            ),
+            (
+                "one bit of the signature flipped",
+                with_signature(&valid, one_bit),
+                |v| matches!(v, Violation::BadSignature),
+            ),
+            (
+                "signed for another ledger",
+                sign(w.state.len(), *w.state.head_hash(), &foreign_id),
+                |v| matches!(v, Violation::BadSignature),
+            ),
+            (
+                "an entry of another ledger (its own chain)",
+                sign(w.state.len(), EntryHash([9; 32]), &foreign_id),
+                |v| matches!(v, Violation::HashMismatch { .. }),
+            ),
+            (
+                "replay of the last entry",
+                w.entries.last().unwrap().clone(),
+                |v| matches!(v, Violation::SeqMismatch { .. }),
+            ),
+            ("replay of an old entry", w.entries[3].clone(), |v| {
+                matches!(v, Violation::SeqMismatch { .. })
+            }),
+            (
+                "a seq beyond the end (a gap)",
+                sign(w.state.len() + 1, *w.state.head_hash(), w.state.ledger_id()),
+                |v| matches!(v, Violation::SeqMismatch { .. }),
+            ),
+            (
+                "linked to an older entry (a local fork)",
+                sign(w.state.len(), *w.entries[2].hash(), w.state.ledger_id()),
+                |v| matches!(v, Violation::HashMismatch { .. }),
+            ),
+            (
+                "a second genesis",
+                w.next(&w.admin, genesis(&w.admin, "UTC")),
+                |v| matches!(v, Violation::LateGenesis),
+            ),
+            (
+                "signed by a key that is no authority",
+                w.next(&w.stranger, dea()),
+                |v| matches!(v, Violation::UnknownSigner(_)),
+            ),
+            ("signed by a retired key", w.next(&w.retired, dea()), |v| {
+                matches!(v, Violation::RetiredSigner(_))
+            }),
+            (
+                "a writer adds an authority",
+                w.next(&w.clerk, add(&w.stranger, Roles::ADMIN)),
+                |v| matches!(v, Violation::Unauthorized { .. }),
+            ),
+            (
+                "a writer retires the admin",
+                w.next(
+                    &w.clerk,
+                    Event::AuthorityRetire {
+                        name: w.admin.name().clone(),
+                    },
+                ),
+                |v| matches!(v, Violation::Unauthorized { .. }),
+            ),
+            (
+                "a checkpoint-only key writes a grant",
+                w.next(&w.checkpointer, dea()),
+                |v| matches!(v, Violation::Unauthorized { .. }),
+            ),
+            (
+                "a checkpoint-only key adds an authority",
+                w.next(&w.checkpointer, add(&w.stranger, Roles::WRITER)),
+                |v| matches!(v, Violation::Unauthorized { .. }),
+            ),
+            (
+                "time going backwards by 1 µs",
+                w.at(
+                    &w.clerk,
+                    Timestamp::from_micros(head.as_micros() - 1),
+                    dea(),
+                ),
+                |v| matches!(v, Violation::TimeWentBackwards { .. }),
+            ),
+            (
+                "recorded at the earliest instant",
+                w.at(&w.clerk, Timestamp::MIN, dea()),
+                |v| matches!(v, Violation::TimeWentBackwards { .. }),
+            ),
+            (
+                "recorded an hour in the future",
+                w.at(
+                    &w.clerk,
+                    Timestamp::from_micros(now.as_micros() + 3_600_000_000),
+                    dea(),
+                ),
+                |v| matches!(v, Violation::InFuture { .. }),
+            ),
+            (
+                "recorded at the latest instant",
+                w.at(&w.clerk, Timestamp::MAX, dea()),
+                |v| matches!(v, Violation::InFuture { .. }),
+            ),
+            (
+                "a grant over a ban: the same resource",
+                w.next(
+                    &w.clerk,
+                    grant("agency:ice", "cpd", "read", "2020-01-01T00:00:00Z", None),
+                ),
+                |v| matches!(v, Violation::GrantOverBan { .. }),
+            ),
+            (
+                "a grant over a ban: a sub-resource",
+                w.next(
+                    &w.clerk,
+                    grant(
+                        "agency:ice",
+                        "cpd/clear/arrests",
+                        "read",
+                        "2020-01-01T00:00:00Z",
+                        None,
+                    ),
+                ),
+                |v| matches!(v, Violation::GrantOverBan { .. }),
+            ),
+            (
+                "a grant over a ban: every right",
+                w.next(
+                    &w.clerk,
+                    grant("agency:ice", "cpd/clear", "*", "2020-01-01T00:00:00Z", None),
+                ),
+                |v| matches!(v, Violation::GrantOverBan { .. }),
+            ),
+            (
+                "a grant over a ban: back-dated, open-ended",
+                w.next(
+                    &w.clerk,
+                    grant(
+                        "agency:ice",
+                        "cpd/clear",
+                        "read",
+                        "2010-01-01T00:00:00Z",
+                        None,
+                    ),
+                ),
+                |v| matches!(v, Violation::GrantOverBan { .. }),
+            ),
+            (
+                "a grant over a ban: ending just after it",
+                w.next(
+                    &w.clerk,
+                    grant(
+                        "agency:ice",
+                        "cpd/clear",
+                        "read",
+                        "2010-01-01T00:00:00Z",
+                        Some("2019-07-10T05:00:00.000001Z"),
+                    ),
+                ),
+                |v| matches!(v, Violation::GrantOverBan { .. }),
+            ),
+            (
+                "a group joining itself",
+                w.next(&w.clerk, join("group:a", "group:a")),
+                |v| matches!(v, Violation::GroupCycle { .. }),
+            ),
+            (
+                "a group cycle of two",
+                w.next(&w.clerk, join("group:b", "group:a")),
+                |v| matches!(v, Violation::GroupCycle { .. }),
+            ),
+            (
+                "joining a subject that is not a group",
+                w.next(&w.clerk, join("agency:ice", "agency:fbi")),
+                |v| matches!(v, Violation::NotAGroup(_)),
+            ),
+            (
+                "leaving a subject that is not a group",
+                w.next(
+                    &w.clerk,
+                    Event::Leave {
+                        member: s("agency:ice"),
+                        group: s("agency:fbi"),
+                        effective_at: head,
+                    },
+                ),
+                |v| matches!(v, Violation::NotAGroup(_)),
+            ),
+            (
+                "leaving a group never joined",
+                w.next(
+                    &w.clerk,
+                    Event::Leave {
+                        member: s("agency:ice"),
+                        group: s("group:feds"),
+                        effective_at: head,
+                    },
+                ),
+                |v| matches!(v, Violation::NeverJoined { .. }),
+            ),
+            (
+                "sharing with oneself",
+                w.next(
+                    &w.clerk,
+                    Event::Share {
+                        from: s("agency:fbi"),
+                        to: s("agency:fbi"),
+                        resource: Resource::new("cpd").unwrap(),
+                        rights: Rights::all(),
+                        basis: Text::new("b", "").unwrap(),
+                        effective_at: head,
+                        until: None,
+                    },
+                ),
+                |v| matches!(v, Violation::SelfShare(_)),
+            ),
+            (
+                "ending a share with oneself",
+                w.next(
+                    &w.clerk,
+                    Event::Unshare {
+                        from: s("agency:fbi"),
+                        to: s("agency:fbi"),
+                        resource: Resource::new("cpd").unwrap(),
+                        rights: None,
+                        basis: Text::new("b", "").unwrap(),
+                        effective_at: head,
+                    },
+                ),
+                |v| matches!(v, Violation::SelfShare(_)),
+            ),
+            (
+                "a grant that ends before it starts",
+                w.next(
+                    &w.clerk,
+                    grant(
+                        "agency:dea",
+                        "cpd",
+                        "read",
+                        "2020-01-01T00:00:00Z",
+                        Some("2019-01-01T00:00:00Z"),
+                    ),
+                ),
+                |v| matches!(v, Violation::EmptyInterval { .. }),
+            ),
+            (
+                "a share that ends when it starts",
+                w.next(
+                    &w.clerk,
+                    Event::Share {
+                        from: s("agency:fbi"),
+                        to: s("agency:dea"),
+                        resource: Resource::new("cpd").unwrap(),
+                        rights: Rights::all(),
+                        basis: Text::new("b", "").unwrap(),
+                        effective_at: head,
+                        until: Some(head),
+                    },
+                ),
+                |v| matches!(v, Violation::EmptyInterval { .. }),
+            ),
+            (
+                "an authority name used again",
+                w.next(
+                    &w.admin,
+                    Event::AuthorityAdd {
+                        name: w.retired.name().clone(),
+                        key: w.stranger.public(),
+                        roles: Roles::WRITER,
+                    },
+                ),
+                |v| matches!(v, Violation::AuthorityExists(_)),
+            ),
+            (
+                "an authority key used again",
+                w.next(
+                    &w.admin,
+                    Event::AuthorityAdd {
+                        name: AuthorityName::new("clerk2").unwrap(),
+                        key: w.clerk.public(),
+                        roles: Roles::WRITER,
+                    },
+                ),
+                |v| matches!(v, Violation::KeyInUse(_)),
+            ),
+            (
+                "retiring an unknown authority",
+                w.next(
+                    &w.admin,
+                    Event::AuthorityRetire {
+                        name: AuthorityName::new("nobody").unwrap(),
+                    },
+                ),
+                |v| matches!(v, Violation::UnknownAuthority(_)),
+            ),
+            (
+                "retiring a retired authority",
+                w.next(
+                    &w.admin,
+                    Event::AuthorityRetire {
+                        name: w.retired.name().clone(),
+                    },
+                ),
+                |v| matches!(v, Violation::UnknownAuthority(_)),
+            ),
+        ];
+        assert_refused(&w.state, now, rows);
+    }
+
+    /// The first entry: only a genesis, signed by the key it names, in a time
+    /// zone that exists.
+    #[test]
+    fn a_log_begins_with_one_self_signed_genesis() {
+        let empty = LedgerState::new();
+        let (admin, other) = (key("admin", 1), key("other", 2));
+        let when = at(RECORDED);
+        let rows: Vec<(&str, Entry, Expected)> = vec![
+            (
+                "a grant as the first entry",
+                next_at(
+                    &empty,
+                    &admin,
+                    when,
+                    grant("agency:a", "cpd", "read", RECORDED, None),
+                ),
+                |v| matches!(v, Violation::NotGenesis("grant")),
+            ),
+            (
+                "a genesis signed by another key than it names",
+                next_at(&empty, &other, when, genesis(&admin, "UTC")),
+                |v| matches!(v, Violation::GenesisNotSelfSigned),
+            ),
+            (
+                "a genesis in an unknown time zone",
+                next_at(&empty, &admin, when, genesis(&admin, "Mars/Base")),
+                |v| matches!(v, Violation::BadTimeZone(z) if z == "Mars/Base"),
+            ),
+        ];
+        assert_refused(&empty, Timestamp::now(), rows);
+        let mut state = empty.clone();
+        let first = state
+            .admit(
+                next_at(&empty, &admin, when, genesis(&admin, "America/Chicago")),
+                None,
+            )
+            .expect("a self-signed genesis");
+        assert_eq!(state.ledger_id(), first.hash());
+        assert_eq!(state.zone().name(), "America/Chicago");
+    }
+
+    /// Retiring the last admin is refused (in a log with a single admin).
+    #[test]
+    fn the_last_admin_cannot_be_retired() {
+        let admin = key("admin", 1);
+        let mut state = LedgerState::new();
+        let first = next_at(&state, &admin, at(RECORDED), genesis(&admin, "UTC"));
+        state.admit(first, None).unwrap();
+        let retire = Event::AuthorityRetire {
+            name: admin.name().clone(),
+        };
+        let rows: Vec<(&str, Entry, Expected)> = vec![(
+            "retiring the only admin",
+            next_at(&state, &admin, at(RECORDED), retire),
+            |v| matches!(v, Violation::LastAdmin(_)),
+        )];
+        assert_refused(&state, Timestamp::now(), rows);
+    }
+
+    /// Controls: the table's refusals are for their defect, not for the
+    /// harness. A grant that ended when the ban began is history, not a
+    /// breach.
+    #[test]
+    fn entries_within_the_rules_are_admitted() {
+        let w = world();
+        let rows = [
+            (
+                "a valid grant",
+                w.next(
+                    &w.clerk,
+                    grant(
+                        "agency:dea",
+                        "cpd/clear",
+                        "read",
+                        "2017-01-01T00:00:00Z",
+                        None,
+                    ),
+                ),
+            ),
+            (
+                "a grant that ended when the ban began",
+                w.next(
+                    &w.clerk,
+                    grant(
+                        "agency:ice",
+                        "cpd/clear",
+                        "read",
+                        "2010-01-01T00:00:00Z",
+                        Some("2019-07-10T05:00:00Z"),
+                    ),
+                ),
+            ),
+            (
+                "a grant to the banned subject elsewhere",
+                w.next(
+                    &w.clerk,
+                    grant("agency:ice", "cook-county/courts", "read", RECORDED, None),
+                ),
+            ),
+            (
+                "a group joining another group",
+                w.next(
+                    &w.clerk,
+                    Event::Join {
+                        member: s("group:b"),
+                        group: s("group:c"),
+                        effective_at: at(RECORDED),
+                    },
+                ),
+            ),
+            (
+                "an admin retiring an admin that is not the last",
+                w.next(
+                    &w.admin,
+                    Event::AuthorityRetire {
+                        name: w.admin.name().clone(),
+                    },
+                ),
+            ),
+        ];
+        for (name, entry) in rows {
+            let mut state = w.state.clone();
+            let chained = state
+                .admit(entry, Some(Timestamp::now()))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(state.len(), w.state.len() + 1, "{name}");
+            assert_eq!(state.head_hash(), chained.hash(), "{name}");
+        }
+    }
+}

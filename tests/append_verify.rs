@@ -1,26 +1,13 @@
 //! Workflow: create a ledger, add authorities, write every kind of event,
 //! read it back, verify it, and move it to another ledger.
 
-mod common;
-
-use common::Workspace;
+use crate::util::{bin, Workspace};
 
 #[test]
 fn init_write_every_kind_read_and_verify() {
     let w = Workspace::new();
     w.init("admin");
-    let clerk = w.keygen("clerk");
-    w.ok(&[
-        "authority",
-        "add",
-        "clerk",
-        "--public-key",
-        &clerk,
-        "--roles",
-        "writer",
-        "--key",
-        &w.key("admin"),
-    ]);
+    w.add_authority("clerk", "writer");
     let k = w.key("clerk");
     w.ok(&[
         "grant",
@@ -189,18 +176,7 @@ fn a_log_re_imports_into_another_ledger() {
 fn a_retired_authority_can_no_longer_sign() {
     let w = Workspace::new();
     w.init("admin");
-    let clerk = w.keygen("clerk");
-    w.ok(&[
-        "authority",
-        "add",
-        "clerk",
-        "--public-key",
-        &clerk,
-        "--roles",
-        "writer",
-        "--key",
-        &w.key("admin"),
-    ]);
+    w.add_authority("clerk", "writer");
     w.ok(&[
         "grant",
         "agency:fbi",
@@ -243,18 +219,7 @@ fn a_retired_authority_can_no_longer_sign() {
 fn a_writer_cannot_add_authorities() {
     let w = Workspace::new();
     w.init("admin");
-    let clerk = w.keygen("clerk");
-    w.ok(&[
-        "authority",
-        "add",
-        "clerk",
-        "--public-key",
-        &clerk,
-        "--roles",
-        "writer",
-        "--key",
-        &w.key("admin"),
-    ]);
+    w.add_authority("clerk", "writer");
     let other = w.keygen("other");
     let err = w.fails(
         3,
@@ -275,18 +240,7 @@ fn a_writer_cannot_add_authorities() {
         "{err}"
     );
     // A checkpoint-only authority may not write access events.
-    let signer = w.keygen("signer");
-    w.ok(&[
-        "authority",
-        "add",
-        "signer",
-        "--public-key",
-        &signer,
-        "--roles",
-        "checkpoint",
-        "--key",
-        &w.key("admin"),
-    ]);
+    w.add_authority("signer", "checkpoint");
     let err = w.fails(
         3,
         &[
@@ -448,22 +402,14 @@ fn the_demo_builds_verifies_and_refuses_to_undo_the_ban() {
 fn the_ledger_directory_comes_from_the_environment() {
     let w = Workspace::new();
     w.init("admin");
-    let mut c = assert_cmd::Command::cargo_bin("access-ledger").unwrap();
-    let out = c
-        .current_dir(w.dir.path())
+    let out = bin(w.dir.path())
         .env("ACCESS_LEDGER_DIR", w.ledger())
         .arg("verify")
         .output()
         .unwrap();
     assert!(out.status.success());
     // And defaults to ./ledger.
-    let mut c = assert_cmd::Command::cargo_bin("access-ledger").unwrap();
-    let out = c
-        .current_dir(w.dir.path())
-        .env_remove("ACCESS_LEDGER_DIR")
-        .arg("verify")
-        .output()
-        .unwrap();
+    let out = bin(w.dir.path()).arg("verify").output().unwrap();
     assert!(
         out.status.success(),
         "{}",

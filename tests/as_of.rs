@@ -1,10 +1,9 @@
 //! Workflow: a council member asks the Chicago 2019 ledger what was true on a
 //! date, and what the ledger knew then, through the command line.
 
-mod common;
-
-use common::Workspace;
 use serde_json::Value;
+
+use crate::util::Workspace;
 
 fn demo() -> Workspace {
     let w = Workspace::new();

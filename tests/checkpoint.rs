@@ -1,9 +1,7 @@
 //! Workflow: the city signs checkpoints; the council's witness accepts only
 //! checkpoints that extend what it saw before; anyone checks proofs offline.
 
-mod common;
-
-use common::Workspace;
+use crate::util::Workspace;
 
 struct Log {
     w: Workspace,
@@ -369,31 +367,17 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn a_history_rewritten_after_a_checkpoint_fails_verify() {
-    use access_ledger::{
-        Entry, Event, Fixture, Ledger, NewEntry, Resource, Rights, Subject, Text, Timestamp,
-    };
+    use crate::util::{grant, now_entry, utc};
+    use access_ledger::{Entry, Fixture, Ledger, Timestamp};
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     let f = Fixture::load();
     let mut l = f.build(&path).unwrap();
     let clerk = f.key("test-only-cpd-records-clerk");
-    let grant = |s: &str| Event::Grant {
-        subject: Subject::new(s).unwrap(),
-        resource: Resource::new("cpd/clear").unwrap(),
-        rights: Rights::parse_list("read").unwrap(),
-        basis: Text::new("basis", "").unwrap(),
-        effective_at: Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
-        until: None,
-    };
-    l.append(
-        clerk,
-        vec![NewEntry {
-            event: grant("agency:dea"),
-            recorded_at: None,
-        }],
-    )
-    .unwrap();
+    let grant = |s: &str| grant(s, "cpd/clear", "read", utc("2020-01-01T00:00:00Z"), None);
+    l.append(clerk, vec![now_entry(grant("agency:dea"))])
+        .unwrap();
     l.checkpoint(f.key("test-only-city-log-signer")).unwrap();
     // The operator, holding the clerk's key, re-signs entry 13 differently and
     // rebuilds every derived index: the chain alone is consistent again...

@@ -6,8 +6,6 @@
 //! a batch. Within one process the library is shared through a lock
 //! (`Arc<RwLock<Ledger>>`): readers see a consistent prefix of the log.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,8 +15,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use access_ledger::{Ledger, LedgerError, StoreError};
-use support::{
-    assert_one_line_error, entry_bytes, grant_subject, new_grant, open_verified, split, Lab,
+
+use crate::util::{
+    assert_one_line_error, entry_bytes, grant_subject, new_grant, new_key, open_verified, split,
+    Lab, Workspace,
 };
 
 /// The library type can be shared between threads.
@@ -78,7 +78,7 @@ fn whole_batches<'a>(subjects: impl IntoIterator<Item = &'a str>) -> Result<Vec<
 fn every_command_waits_for_a_held_ledger_then_exits_5() {
     let lab = Lab::new();
     let ledger = lab.init("ledger");
-    let key = lab.key();
+    let key = lab.admin_key();
     let batch = batch_file(&lab, "held", 3).display().to_string();
     let before = entry_bytes(&ledger);
     let commands: Vec<Vec<&str>> = vec![
@@ -105,7 +105,7 @@ fn every_command_waits_for_a_held_ledger_then_exits_5() {
     let wait = 0.3;
     for args in &commands {
         let start = Instant::now();
-        let (code, out, err) = lab.run(&ledger, &[&["--wait", "0.3"], &args[..]].concat());
+        let (code, out, err) = lab.run_on(&ledger, &[&["--wait", "0.3"], &args[..]].concat());
         let took = start.elapsed().as_secs_f64();
         assert_eq!(code, 5, "{args:?} while held: exit {code}: {out}{err}");
         assert_one_line_error(&err, "is in use by another process");
@@ -140,7 +140,7 @@ fn every_command_waits_for_a_held_ledger_then_exits_5() {
         drop(holder);
     });
     let start = Instant::now();
-    let (code, out, err) = lab.run(
+    let (code, out, err) = lab.run_on(
         &ledger,
         &[
             "--wait",
@@ -179,7 +179,7 @@ impl Role {
     }
 
     fn spawn(self, lab: &Lab, ledger: &Path, wait: &str, tag: &str) -> Child {
-        let mut c = lab.cmd(ledger);
+        let mut c = lab.cmd_on(ledger);
         c.args(["--wait", wait]);
         match self {
             Role::Grant => c.args([
@@ -189,12 +189,12 @@ impl Role {
                 "--rights",
                 "read",
                 "--key",
-                &lab.key(),
+                &lab.admin_key(),
             ]),
             Role::Import => c
                 .arg("import")
                 .arg(batch_file(lab, tag, 20))
-                .args(["--key", &lab.key()]),
+                .args(["--key", &lab.admin_key()]),
             Role::Verify => c.arg("verify"),
             Role::Log => c.args(["log", "--json"]),
         };
@@ -493,8 +493,7 @@ fn a_second_open_in_the_same_process_is_refused() {
 fn racing_inits_of_one_directory_make_one_ledger() {
     let lab = Lab::new();
     let other = lab.path("other.key");
-    let other_key =
-        access_ledger::SecretKey::generate(access_ledger::AuthorityName::new("other").unwrap());
+    let other_key = new_key("other");
     other_key.write_new(&other).unwrap();
     let keys = [lab.key_file.clone(), other.clone()];
     let publics = [lab.admin.public(), other_key.public()];
@@ -504,7 +503,7 @@ fn racing_inits_of_one_directory_make_one_ledger() {
         let children: Vec<Child> = keys
             .iter()
             .map(|k| {
-                lab.cmd(&dir)
+                lab.cmd_on(&dir)
                     .args([
                         "init",
                         "--origin",
@@ -542,4 +541,34 @@ fn racing_inits_of_one_directory_make_one_ledger() {
         );
     }
     println!("concurrency: 20 racing init pairs, losers exited {outcomes:?}");
+}
+
+/// The same refusal with the ledger held by a library handle, through the
+/// command line: a writer and a reader exit 5 in one line, and nothing is
+/// written.
+#[test]
+fn a_second_process_is_refused_cleanly_while_the_ledger_is_in_use() {
+    let w = Workspace::with_one_grant();
+    let before = w.log_json();
+    let held = Ledger::open(&w.ledger(), Duration::from_secs(1)).unwrap();
+    let err = w.fails(
+        5,
+        &[
+            "--wait",
+            "0.2",
+            "grant",
+            "agency:dea",
+            "cpd",
+            "--rights",
+            "read",
+            "--key",
+            &w.key("admin"),
+        ],
+    );
+    assert!(err.contains("is in use by another process"), "{err}");
+    let err = w.fails(5, &["--wait", "0.2", "log"]);
+    assert!(err.contains("in use"), "{err}");
+    drop(held);
+    assert_eq!(w.log_json(), before);
+    w.ok(&["verify"]);
 }

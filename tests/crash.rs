@@ -10,8 +10,6 @@
 //! `ACCESS_LEDGER_TEST_SEED` (replay one run). `scripts/crash-loop.sh` runs the
 //! long version and sums the `crash-counts` lines each loop prints.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -19,12 +17,94 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use access_ledger::internal::Rng;
 use access_ledger::{Entry, Ledger, SecretKey};
-use support::{grant_subject, open_verified, Budget, Lab, Rng, BIN, LOCK_WAIT};
+
+use crate::util::{
+    assert_one_line_error, entry_bytes, grant_subject, new_grant, open_verified, Lab, BIN,
+    LOCK_WAIT,
+};
 
 /// The environment variable that turns this test binary into the library
 /// child of [`library_appends_survive_sigkill`].
 const CHILD_ENV: &str = "ACCESS_LEDGER_CRASH_CHILD";
+
+/// The name of [`crash_child`] as the test harness knows it, `crash::crash_child`
+/// (the module path without the crate's name): the library child runs exactly
+/// that test of this binary.
+fn crash_child_test_name() -> &'static str {
+    let path = concat!(module_path!(), "::crash_child");
+    path.split_once("::").map_or(path, |(_crate, test)| test)
+}
+
+/// Kill delays: the library's seeded SplitMix64 (`internal::Rng`); every
+/// run prints its seed, and `ACCESS_LEDGER_TEST_SEED` replays one.
+struct Delays(Rng);
+
+impl Delays {
+    fn from_env(label: &str) -> Delays {
+        let seed = std::env::var("ACCESS_LEDGER_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("{label}: seed {seed} (replay with ACCESS_LEDGER_TEST_SEED={seed})");
+        Delays(Rng(seed))
+    }
+
+    /// A duration uniform in `0..max`.
+    fn duration(&mut self, max: Duration) -> Duration {
+        Duration::from_micros(self.0.below(max.as_micros().max(1) as u64))
+    }
+}
+
+/// How many rounds a loop runs: `ACCESS_LEDGER_CRASH_SECONDS` (a time budget
+/// per loop) wins, then `ACCESS_LEDGER_CRASH_ITERATIONS`, then `default`.
+struct Budget {
+    rounds: Option<u64>,
+    until: Option<Instant>,
+    done: u64,
+}
+
+impl Budget {
+    fn from_env(default: u64) -> Budget {
+        let secs = std::env::var("ACCESS_LEDGER_CRASH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok());
+        let iters = std::env::var("ACCESS_LEDGER_CRASH_ITERATIONS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok());
+        match (secs, iters) {
+            (Some(s), _) => Budget {
+                rounds: None,
+                until: Some(Instant::now() + Duration::from_secs_f64(s)),
+                done: 0,
+            },
+            (None, n) => Budget {
+                rounds: Some(n.unwrap_or(default)),
+                until: None,
+                done: 0,
+            },
+        }
+    }
+
+    /// Whether another round is due; counts it.
+    fn another(&mut self) -> bool {
+        let more = match (self.rounds, self.until) {
+            (Some(n), _) => self.done < n,
+            (None, Some(t)) => Instant::now() < t,
+            (None, None) => false,
+        };
+        if more {
+            self.done += 1;
+        }
+        more
+    }
+}
 
 /// What one kill loop saw. Printed as one `crash-counts` line.
 #[derive(Default)]
@@ -54,6 +134,30 @@ impl Tally {
             "loop={} runs={} kills={} acked={} landed_unacked={} entries_checked={}",
             self.name, self.runs, self.kills, self.acked, self.landed_unacked, self.entries_checked
         )
+    }
+
+    /// Counts a run of [`run_and_kill`] and moves the kill window; a run that
+    /// SIGKILL did not end must have succeeded. Returns whether it was killed.
+    fn count_run(
+        &mut self,
+        window: &mut KillWindow,
+        status: &ExitStatus,
+        round: u64,
+        err: &str,
+    ) -> bool {
+        let killed = was_killed(status);
+        self.runs += 1;
+        window.after(killed);
+        if killed {
+            self.kills += 1;
+        } else {
+            assert!(
+                status.success(),
+                "{} round {round}: finished with {status}: {err}",
+                self.name
+            );
+        }
+        killed
     }
 
     /// Printed once a loop passed: nothing acknowledged was lost and no
@@ -198,7 +302,7 @@ fn cli_kill_loop(
     ack: impl Fn(&str, &str) -> Option<u64>,
 ) {
     let lab = Lab::new();
-    let mut rng = Rng::from_env(name);
+    let mut rng = Delays::from_env(name);
     let mut tally = Tally::new(name);
     let mut budget = Budget::from_env(default_rounds);
     let mut ledger = lab.init("ledger-0");
@@ -226,23 +330,14 @@ fn cli_kill_loop(
         let tag = format!("r{round}");
         let delay = rng.duration(window.0);
         let (status, out, err) = run_and_kill(make(&lab, &ledger, &tag), delay);
-        tally.runs += 1;
-        window.after(was_killed(&status));
-        if was_killed(&status) {
-            tally.kills += 1;
-        } else {
-            assert!(
-                status.success(),
-                "{name} round {round}: finished with {status}: {err}"
-            );
-        }
+        let killed = tally.count_run(&mut window, &status, round, &err);
         let reported = ack(&out, &tag);
         if let Some(seq) = reported {
             acked.insert(tag.clone(), seq);
             tally.acked += 1;
         } else {
             assert!(
-                was_killed(&status),
+                killed,
                 "{name} round {round}: exited 0 without reporting: {out}"
             );
         }
@@ -270,9 +365,9 @@ fn cli_grants_survive_sigkill() {
         150,
         50,
         |lab, ledger, tag| {
-            let mut c = lab.cmd(ledger);
+            let mut c = lab.cmd_on(ledger);
             c.args(["--wait", "10", "grant", &batch_subject(tag, 0, 1)])
-                .args(["cpd/clear", "--rights", "read", "--key", &lab.key()]);
+                .args(["cpd/clear", "--rights", "read", "--key", &lab.admin_key()]);
             c
         },
         |out, tag| {
@@ -307,10 +402,10 @@ fn cli_imports_are_all_or_nothing_under_sigkill() {
                 )
                 .unwrap();
             }
-            let mut c = lab.cmd(ledger);
+            let mut c = lab.cmd_on(ledger);
             c.args(["--wait", "10", "import"])
                 .arg(&file)
-                .args(["--key", &lab.key()]);
+                .args(["--key", &lab.admin_key()]);
             c
         },
         |out, _tag| {
@@ -331,11 +426,11 @@ fn cli_imports_are_all_or_nothing_under_sigkill() {
 #[test]
 fn cli_init_survives_sigkill() {
     let lab = Lab::new();
-    let mut rng = Rng::from_env("cli-init");
+    let mut rng = Delays::from_env("cli-init");
     let mut tally = Tally::new("cli-init");
     let mut budget = Budget::from_env(30);
     let init = |dir: &Path| {
-        let mut c = lab.cmd(dir);
+        let mut c = lab.cmd_on(dir);
         c.args([
             "init",
             "--origin",
@@ -343,7 +438,7 @@ fn cli_init_survives_sigkill() {
             "--time-zone",
             "UTC",
             "--key",
-            &lab.key(),
+            &lab.admin_key(),
         ]);
         c
     };
@@ -364,13 +459,7 @@ fn cli_init_survives_sigkill() {
         let dir = lab.path(&format!("init-{round}"));
         let delay = rng.duration(window.0);
         let (status, out, err) = run_and_kill(init(&dir), delay);
-        tally.runs += 1;
-        window.after(was_killed(&status));
-        if was_killed(&status) {
-            tally.kills += 1;
-        } else {
-            assert!(status.success(), "init round {round}: {status}: {err}");
-        }
+        tally.count_run(&mut window, &status, round, &err);
         let reported = out.contains("created ledger");
         tally.acked += u64::from(reported);
         if !dir.exists() {
@@ -394,19 +483,19 @@ fn cli_init_survives_sigkill() {
             Err(e) => {
                 assert!(!reported, "round {round}: init reported success, then: {e}");
                 // Reported, not panicked on; and init will not paper over it.
-                let (code, _, verr) = lab.run(&dir, &["verify"]);
+                let (code, _, verr) = lab.run_on(&dir, &["verify"]);
                 assert!(
                     code == 6 || code == 4,
                     "round {round}: verify exit {code}: {verr}"
                 );
-                support::assert_one_line_error(&verr, "");
+                assert_one_line_error(&verr, "");
                 messages.insert(
                     verr.lines()
                         .next()
                         .unwrap_or("")
                         .replace(&*dir.display().to_string(), "DIR"),
                 );
-                let (code, _, ierr) = lab.run(
+                let (code, _, ierr) = lab.run_on(
                     &dir,
                     &[
                         "init",
@@ -415,13 +504,13 @@ fn cli_init_survives_sigkill() {
                         "--time-zone",
                         "UTC",
                         "--key",
-                        &lab.key(),
+                        &lab.admin_key(),
                     ],
                 );
                 // Killed before any file was made, a directory may be empty; init then succeeds.
                 if code != 0 {
                     assert_eq!(code, 2, "round {round}: re-init exit {code}: {ierr}");
-                    support::assert_one_line_error(&ierr, "exists and is not empty");
+                    assert_one_line_error(&ierr, "exists and is not empty");
                 }
                 refused += 1;
             }
@@ -461,7 +550,7 @@ fn crash_child() {
         let n = 1 + b % 5;
         let tag = format!("l{generation}-{b}");
         let items = (0..n)
-            .map(|k| support::new_grant(&batch_subject(&tag, k, n)))
+            .map(|k| new_grant(&batch_subject(&tag, k, n)))
             .collect();
         let done = ledger.append(&key, items).unwrap();
         writeln!(stdout, "ACK {tag} {}", done[0].seq()).unwrap();
@@ -473,13 +562,16 @@ fn crash_child() {
 #[test]
 fn library_appends_survive_sigkill() {
     let lab = Lab::new();
-    let mut rng = Rng::from_env("library");
+    let mut rng = Delays::from_env("library");
     let mut tally = Tally::new("library");
     let mut budget = Budget::from_env(60);
     let mut ledger = lab.init("ledger-0");
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     let me = std::env::current_exe().unwrap();
     let mut generation = 0u64;
+    // Children that opened the ledger: proof that the test filter given to
+    // each child names `crash_child`, and not no test at all.
+    let mut ready = 0u64;
     // Kill anywhere from start-up (sled's recovery) to tens of appends in.
     let max_delay = Duration::from_millis(80);
     while budget.another() {
@@ -490,7 +582,7 @@ fn library_appends_survive_sigkill() {
         }
         let mut child = Command::new(&me)
             .args([
-                "crash_child",
+                crash_child_test_name(),
                 "--exact",
                 "--nocapture",
                 "--test-threads",
@@ -498,7 +590,7 @@ fn library_appends_survive_sigkill() {
             ])
             .env(
                 CHILD_ENV,
-                format!("{}|{}|{generation}", ledger.display(), lab.key()),
+                format!("{}|{}|{generation}", ledger.display(), lab.admin_key()),
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -527,6 +619,8 @@ fn library_appends_survive_sigkill() {
             panic!("library child {generation} ended by itself with {status}: {err}");
         }
         let mut reported = Vec::new();
+        // (libtest may print `test crash::crash_child ... ` before it.)
+        ready += u64::from(lines.iter().any(|l| l.contains("READY ")));
         for l in &lines {
             if let Some(rest) = l.strip_prefix("ACK ") {
                 let (tag, seq) = rest.split_once(' ').unwrap();
@@ -552,6 +646,11 @@ fn library_appends_survive_sigkill() {
         tally.entries_checked += present.len() as u64;
     }
     tally.print();
+    assert!(
+        ready > 0 || tally.runs == 0,
+        "no library child ever opened the ledger: does `{}` name the child test?",
+        crash_child_test_name()
+    );
 }
 
 /// `checkpoint` killed at random moments: every stored checkpoint still
@@ -562,19 +661,19 @@ fn library_appends_survive_sigkill() {
 fn checkpoints_survive_sigkill() {
     let lab = Lab::new();
     let ledger = lab.init("ledger");
-    let (code, _, _) = lab.run(&ledger, &["checkpoint", "--help"]);
+    let (code, _, _) = lab.run_on(&ledger, &["checkpoint", "--help"]);
     if code != 0 {
         eprintln!(
             "SKIPPED checkpoints_survive_sigkill: `access-ledger checkpoint --help` exits {code}"
         );
         return;
     }
-    let mut rng = Rng::from_env("cli-checkpoint");
+    let mut rng = Delays::from_env("cli-checkpoint");
     let mut tally = Tally::new("cli-checkpoint");
     let mut budget = Budget::from_env(60);
     let cmd = || {
-        let mut c = lab.cmd(&ledger);
-        c.args(["--wait", "10", "checkpoint", "--key", &lab.key()]);
+        let mut c = lab.cmd_on(&ledger);
+        c.args(["--wait", "10", "checkpoint", "--key", &lab.admin_key()]);
         c
     };
     let mut acked: Vec<String> = Vec::new();
@@ -582,11 +681,7 @@ fn checkpoints_survive_sigkill() {
         let mut l = Ledger::open(&ledger, LOCK_WAIT).unwrap();
         l.append(
             &lab.admin,
-            vec![support::new_grant(&batch_subject(
-                &format!("k{round}"),
-                0,
-                1,
-            ))],
+            vec![new_grant(&batch_subject(&format!("k{round}"), 0, 1))],
         )
         .unwrap();
     };
@@ -595,19 +690,10 @@ fn checkpoints_survive_sigkill() {
     while budget.another() {
         round += 1;
         grow(round);
-        let before = support::entry_bytes(&ledger);
+        let before = entry_bytes(&ledger);
         let delay = rng.duration(window.0);
         let (status, out, err) = run_and_kill(cmd(), delay);
-        tally.runs += 1;
-        window.after(was_killed(&status));
-        if was_killed(&status) {
-            tally.kills += 1;
-        } else {
-            assert!(
-                status.success(),
-                "checkpoint round {round}: {status}: {err}"
-            );
-        }
+        tally.count_run(&mut window, &status, round, &err);
         if access_ledger::Note::parse(&out).is_ok() {
             // The whole note was printed: it was stored first. (A kill can
             // cut the output short; a partial note is no acknowledgement.)
@@ -677,7 +763,7 @@ fn an_append_is_fsynced_before_it_is_acknowledged() {
                 "--rights",
                 "read",
             ])
-            .args(["--key", &lab.key()])
+            .args(["--key", &lab.admin_key()])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -770,7 +856,7 @@ fn assert_fsynced_before_ack(text: &str, ledger: &Path) {
 fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
     let lab = Lab::new();
     let ledger = lab.init("ledger");
-    let before = support::entry_bytes(&ledger);
+    let before = entry_bytes(&ledger);
     let newest = std::fs::read_dir(&ledger)
         .unwrap()
         .filter_map(|e| {
@@ -782,7 +868,7 @@ fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
     for (i, cut) in [&b""[..], &b"\x00\x00\x00"[..]].iter().enumerate() {
         let name = format!("snap.{:016X}.generating", newest + 1 + i as u64);
         std::fs::write(ledger.join(name), cut).unwrap();
-        let (code, out, err) = lab.run(&ledger, &["verify"]);
+        let (code, out, err) = lab.run_on(&ledger, &["verify"]);
         assert_eq!(
             code, 0,
             "a leftover partial snapshot made the ledger unreadable: {err}"
@@ -791,9 +877,9 @@ fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
             out.contains(&format!("ok: {} entries verified", before.len())),
             "{out}"
         );
-        assert_eq!(support::entry_bytes(&ledger), before);
+        assert_eq!(entry_bytes(&ledger), before);
     }
-    let (code, _, err) = lab.run(
+    let (code, _, err) = lab.run_on(
         &ledger,
         &[
             "grant",
@@ -802,7 +888,7 @@ fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
             "--rights",
             "read",
             "--key",
-            &lab.key(),
+            &lab.admin_key(),
         ],
     );
     assert_eq!(code, 0, "{err}");

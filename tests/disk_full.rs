@@ -6,15 +6,16 @@
 //! Each test mounts a small tmpfs (we run as root in CI); where mounting is not
 //! permitted the test prints why and passes without checking anything.
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use access_ledger::{Ledger, LedgerError};
-use support::{assert_one_line_error, entry_bytes, grant_subject, new_grant, open_verified, Lab};
+
+use crate::util::{
+    assert_one_line_error, entry_bytes, grant_subject, new_grant, open_verified, Lab,
+};
 
 /// A tmpfs of a given size, unmounted on drop.
 struct Tmpfs {
@@ -200,7 +201,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
     };
     let lab = Lab::new();
     let dir = fs.path("ledger");
-    let (code, _, err) = lab.run(
+    let (code, _, err) = lab.run_on(
         &dir,
         &[
             "init",
@@ -209,13 +210,13 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
             "--time-zone",
             "UTC",
             "--key",
-            &lab.key(),
+            &lab.admin_key(),
         ],
     );
     assert_eq!(code, 0, "{err}");
     for i in 0..5 {
         let s = format!("agency:before-{i}");
-        let (code, _, err) = lab.run(
+        let (code, _, err) = lab.run_on(
             &dir,
             &[
                 "grant",
@@ -224,7 +225,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
                 "--rights",
                 "read",
                 "--key",
-                &lab.key(),
+                &lab.admin_key(),
             ],
         );
         assert_eq!(code, 0, "{err}");
@@ -232,7 +233,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
     let mut before = entry_bytes(&dir);
     // The last process before the disk fills is a writer, so the next one to
     // open the ledger has to write a fresh snapshot of sled's page table.
-    let (code, _, err) = lab.run(
+    let (code, _, err) = lab.run_on(
         &dir,
         &[
             "grant",
@@ -241,7 +242,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
             "--rights",
             "read",
             "--key",
-            &lab.key(),
+            &lab.admin_key(),
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -257,10 +258,10 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
     drop(f);
     let filler = fill(&fs.mount);
     let batch_arg = batch.display().to_string();
-    let key = lab.key();
+    let key = lab.admin_key();
     let import = ["import", &batch_arg, "--key", &key];
     // Even a reader on a full disk must leave the ledger readable.
-    let (code, out, err) = lab.run(&dir, &["verify"]);
+    let (code, out, err) = lab.run_on(&dir, &["verify"]);
     match code {
         0 => assert!(out.starts_with("ok: "), "{out}"),
         6 => assert_one_line_error(&err, "No space left on device"),
@@ -272,7 +273,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
         if room > 0 {
             make_room(&filler, room);
         }
-        let (code, out, err) = lab.run(&dir, &import);
+        let (code, out, err) = lab.run_on(&dir, &import);
         assert_eq!(code, 6, "{what}: exit {code}: {out}{err}");
         assert_one_line_error(&err, "No space left on device");
         assert!(
@@ -283,7 +284,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
     }
     // A single grant may still fit in space the store already holds; then it
     // is written and acknowledged like any other, else refused the same way.
-    let (code, out, err) = lab.run(
+    let (code, out, err) = lab.run_on(
         &dir,
         &[
             "grant",
@@ -307,7 +308,7 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
         c => panic!("grant on a full disk: exit {c}: {err}"),
     };
     std::fs::remove_file(&filler).unwrap();
-    let (code, _, err) = lab.run(&dir, &["verify"]);
+    let (code, _, err) = lab.run_on(&dir, &["verify"]);
     assert_eq!(
         code, 0,
         "after the disk was freed the ledger does not verify: {err}"
@@ -324,13 +325,13 @@ fn the_cli_reports_a_full_disk_in_one_line_and_writes_nothing() {
         before.len() + usize::from(small_written),
         "a refused import left something behind"
     );
-    let (code, out, err) = lab.run(&dir, &["verify"]);
+    let (code, out, err) = lab.run_on(&dir, &["verify"]);
     assert_eq!(code, 0, "after the disk was freed: {err}");
     assert!(
         out.contains(&format!("ok: {} entries verified", after.len())),
         "{out}"
     );
-    let (code, _, err) = lab.run(&dir, &import);
+    let (code, _, err) = lab.run_on(&dir, &import);
     assert_eq!(code, 0, "once there is room the same import works: {err}");
 }
 
@@ -342,7 +343,7 @@ fn init_on_a_full_disk_fails_in_one_line() {
     let lab = Lab::new();
     let dir = fs.path("ledger");
     let filler = fill(&fs.mount);
-    let (code, out, err) = lab.run(
+    let (code, out, err) = lab.run_on(
         &dir,
         &[
             "init",
@@ -351,7 +352,7 @@ fn init_on_a_full_disk_fails_in_one_line() {
             "--time-zone",
             "UTC",
             "--key",
-            &lab.key(),
+            &lab.admin_key(),
         ],
     );
     assert_eq!(code, 6, "exit {code}: {out}{err}");
@@ -359,7 +360,7 @@ fn init_on_a_full_disk_fails_in_one_line() {
     std::fs::remove_file(&filler).unwrap();
     // Whatever the failed init left is never mistaken for a ledger.
     if dir.exists() {
-        let (code, _, err) = lab.run(&dir, &["verify"]);
+        let (code, _, err) = lab.run_on(&dir, &["verify"]);
         assert!(code == 6 || code == 4, "{err}");
         assert_one_line_error(&err, "");
     }

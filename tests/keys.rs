@@ -3,8 +3,6 @@
 //! command when other users could read them, and their secret never appears in
 //! any output, error, log or ledger file.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,7 +10,8 @@ use access_ledger::{AuthorityName, SecretKey};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
-use support::{assert_one_line_error, entry_bytes, mode, set_mode, split, Lab, BIN};
+
+use crate::util::{assert_one_line_error, entry_bytes, mode, new_key, set_mode, split, Lab, BIN};
 
 /// Every form in which a key file's secret could leak: the PEM body lines,
 /// the 32-byte seed in hex and base64, and the seed's raw bytes.
@@ -123,7 +122,7 @@ fn keygen_writes_a_self_describing_0600_key_whatever_the_umask() {
     // --json says the same.
     let out2 = lab.path("clerk2.key");
     let (code, stdout, stderr) = split(
-        lab.cmd(&lab.path("unused"))
+        lab.cmd_on(&lab.path("unused"))
             .args(["keygen", "--name", "clerk2", "--json", "--out"])
             .arg(&out2)
             .output()
@@ -153,39 +152,17 @@ fn keygen_never_overwrites_a_key() {
 
 /// A ledger made through the CLI with an admin and a clerk key, both 0600.
 fn cli_ledger(lab: &Lab) -> (PathBuf, PathBuf) {
-    let dir = lab.path("ledger");
-    let (code, _, err) = lab.run(
-        &dir,
-        &[
-            "init",
-            "--origin",
-            "example.gov/keys",
-            "--time-zone",
-            "UTC",
-            "--key",
-            &lab.key(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let clerk = lab.path("clerk.key");
-    let (code, public, err) = lab.run(&dir, &["keygen", "--name", "clerk", "--out", "clerk.key"]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = lab.run(
-        &dir,
-        &[
-            "authority",
-            "add",
-            "clerk",
-            "--public-key",
-            public.trim(),
-            "--roles",
-            "writer",
-            "--key",
-            &lab.key(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    (dir, clerk)
+    lab.ok(&[
+        "init",
+        "--origin",
+        "example.gov/keys",
+        "--time-zone",
+        "UTC",
+        "--key",
+        &lab.admin_key(),
+    ]);
+    lab.add_authority("clerk", "writer");
+    (lab.ledger(), lab.path("clerk.key"))
 }
 
 /// Every command that reads a private key (the list below, and `init`)
@@ -202,10 +179,8 @@ fn every_command_refuses_a_key_other_users_can_read() {
     .unwrap();
     let batch = batch.display().to_string();
     let k = clerk.display().to_string();
-    let admin = lab.key();
-    let newcomer = SecretKey::generate(AuthorityName::new("x").unwrap())
-        .verifier()
-        .to_string();
+    let admin = lab.admin_key();
+    let newcomer = new_key("x").verifier().to_string();
     let admin_vk = SecretKey::read(&lab.key_file)
         .unwrap()
         .verifier()
@@ -291,7 +266,7 @@ fn every_command_refuses_a_key_other_users_can_read() {
             set_mode(Path::new(key), m);
             let mut a = args.clone();
             a.push(key);
-            let (code, out, err) = lab.run(&dir, &a);
+            let (code, out, err) = lab.run_on(&dir, &a);
             assert_eq!(code, 6, "{a:?} with a mode {m:o} key: exit {code}: {err}");
             assert_one_line_error(
                 &err,
@@ -303,7 +278,7 @@ fn every_command_refuses_a_key_other_users_can_read() {
         // init too: and it makes no directory.
         set_mode(&lab.key_file, m);
         let new = lab.path("new-ledger");
-        let (code, _, err) = lab.run(
+        let (code, _, err) = lab.run_on(
             &new,
             &[
                 "init",
@@ -344,7 +319,8 @@ fn every_command_refuses_a_key_other_users_can_read() {
     for (i, m) in [0o600, 0o400, 0o700].into_iter().enumerate() {
         set_mode(&clerk, m);
         let s = format!("agency:ok{i}");
-        let (code, _, err) = lab.run(&dir, &["grant", &s, "cpd", "--rights", "read", "--key", &k]);
+        let (code, _, err) =
+            lab.run_on(&dir, &["grant", &s, "cpd", "--rights", "read", "--key", &k]);
         assert_eq!(code, 0, "mode {m:o}: {err}");
     }
     // A symlink is judged by the file it points to.
@@ -352,7 +328,7 @@ fn every_command_refuses_a_key_other_users_can_read() {
     let link = lab.path("link.key");
     std::os::unix::fs::symlink(&clerk, &link).unwrap();
     let l = link.display().to_string();
-    let (code, _, err) = lab.run(
+    let (code, _, err) = lab.run_on(
         &dir,
         &[
             "grant",
@@ -366,7 +342,7 @@ fn every_command_refuses_a_key_other_users_can_read() {
     );
     assert_eq!(code, 0, "{err}");
     set_mode(&clerk, 0o644);
-    let (code, _, err) = lab.run(
+    let (code, _, err) = lab.run_on(
         &dir,
         &[
             "grant",
@@ -391,7 +367,7 @@ fn no_secret_is_ever_printed_or_stored() {
     let (dir, clerk) = cli_ledger(&lab);
     let secrets = [secret_of(&lab.key_file), secret_of(&clerk)];
     let k = clerk.display().to_string();
-    let admin = lab.key();
+    let admin = lab.admin_key();
     let file = |name: &str, text: &str, m: u32| {
         let p = lab.path(name);
         std::fs::write(&p, text).unwrap();
@@ -468,7 +444,7 @@ fn no_secret_is_ever_printed_or_stored() {
     ];
     let mut outputs = 0;
     for args in &runs {
-        let (code, out, err) = lab.run(&dir, args);
+        let (code, out, err) = lab.run_on(&dir, args);
         for s in &secrets {
             s.assert_absent_from(
                 &format!("{args:.60?} (exit {code})"),
@@ -479,7 +455,7 @@ fn no_secret_is_ever_printed_or_stored() {
         outputs += 1;
     }
     // The demo's keys are public TEST-ONLY keys, but written the same way.
-    let (code, out, err) = lab.run(
+    let (code, out, err) = lab.run_on(
         &dir,
         &["demo", "--out", &lab.path("demo").display().to_string()],
     );
@@ -522,7 +498,7 @@ fn a_private_key_pasted_as_a_public_key_is_not_quoted_back() {
     let text = std::fs::read_to_string(&clerk).unwrap();
     let pem = &text[text.find("-----BEGIN").unwrap()..];
     for pasted in [text.as_str(), pem] {
-        let (code, out, err) = lab.run(
+        let (code, out, err) = lab.run_on(
             &dir,
             &[
                 "authority",
@@ -533,7 +509,7 @@ fn a_private_key_pasted_as_a_public_key_is_not_quoted_back() {
                 "--roles",
                 "writer",
                 "--key",
-                &lab.key(),
+                &lab.admin_key(),
             ],
         );
         assert_eq!(code, 2, "{err}");
@@ -560,7 +536,7 @@ fn a_damaged_key_file_is_refused_without_quoting_it() {
     .unwrap();
     set_mode(&p, 0o600);
     let before = entry_bytes(&dir);
-    let (code, out, err) = lab.run(
+    let (code, out, err) = lab.run_on(
         &dir,
         &[
             "grant",
@@ -609,16 +585,19 @@ fn a_stolen_writer_key_signs_visibly_until_retired() {
     let s = stolen.display().to_string();
     let thief_grants = ["agency:shell-1", "agency:shell-2", "agency:shell-3"];
     for g in thief_grants {
-        let (code, _, err) = lab.run(
+        let (code, _, err) = lab.run_on(
             &dir,
             &["grant", g, "cpd/clear", "--rights", "read", "--key", &s],
         );
         assert_eq!(code, 0, "{err}");
     }
-    let (code, _, err) = lab.run(&dir, &["authority", "retire", "clerk", "--key", &lab.key()]);
+    let (code, _, err) = lab.run_on(
+        &dir,
+        &["authority", "retire", "clerk", "--key", &lab.admin_key()],
+    );
     assert_eq!(code, 0, "{err}");
     let before = entry_bytes(&dir);
-    let (code, _, err) = lab.run(
+    let (code, _, err) = lab.run_on(
         &dir,
         &[
             "grant",
@@ -634,7 +613,7 @@ fn a_stolen_writer_key_signs_visibly_until_retired() {
     assert_one_line_error(&err, "was retired and may no longer sign");
     assert_eq!(entry_bytes(&dir), before);
     // Every entry the key signed is listed with its signer, and still verifies.
-    let (code, log, _) = lab.run(&dir, &["log", "--json"]);
+    let (code, log, _) = lab.run_on(&dir, &["log", "--json"]);
     assert_eq!(code, 0);
     let by_clerk: Vec<String> = log
         .lines()
@@ -643,7 +622,7 @@ fn a_stolen_writer_key_signs_visibly_until_retired() {
         .map(|v| v["subject"].as_str().unwrap_or("").to_owned())
         .collect();
     assert_eq!(by_clerk, thief_grants);
-    let (code, out, err) = lab.run(&dir, &["verify"]);
+    let (code, out, err) = lab.run_on(&dir, &["verify"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("ok: "), "{out}");
 }

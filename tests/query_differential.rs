@@ -9,11 +9,10 @@
 //!
 //! `PROPTEST_CASES` sets the number of logs (default 256).
 
-mod query_support;
-
 use access_ledger::HistoryOf;
 use proptest::prelude::*;
-use query_support::*;
+
+use crate::util::*;
 
 const SUBJECTS: [&str; 7] = [
     "agency:a",

@@ -4,12 +4,11 @@
 //!
 //! Times are hours after 2019-07-01T00:00:00Z (`t(h)`) unless a test says otherwise.
 
-mod query_support;
-
 use access_ledger::{
     HistoryOf, PathKind, Projection, QueryError, RightSet, Route, Timestamp, Zone,
 };
-use query_support::*;
+
+use crate::util::*;
 
 const NOW: Timestamp = Timestamp::MAX;
 

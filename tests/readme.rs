@@ -50,7 +50,7 @@ fn session() -> Vec<Step> {
 
 #[test]
 fn the_readme_session_runs_as_shown() {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_access-ledger"));
+    let bin = PathBuf::from(crate::util::BIN);
     let path = format!(
         "{}:{}",
         bin.parent().unwrap().display(),

@@ -7,6 +7,7 @@ use access_ledger::{
     Right, Rights, Roles, SecretKey, Subject, Text, Timestamp, Zone,
 };
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 fn token() -> impl Strategy<Value = String> {
     "[a-z0-9._-]{1,12}"
@@ -161,6 +162,14 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 proptest! {
+    // Failures are kept in tests/roundtrip.proptest-regressions, beside this
+    // file, whatever the crate layout (proptest's default looks for a
+    // lib.rs or main.rs above the source file).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
     #[test]
     fn entries_round_trip_through_their_bytes(ev in event(), k in key(), seq in 0u64..1_000_000, at in time(), prev in any::<[u8; 32]>(), id in any::<[u8; 32]>()) {
         let signed = Entry::sign(seq, EntryHash(prev), at, ev.clone(), &k, &EntryHash(id));

@@ -2,7 +2,9 @@
 //!
 //! Two checks:
 //! - the vectors are what this crate produces (regenerate with
-//!   `UPDATE_VECTORS=1 cargo test --test vectors`);
+//!   `UPDATE_VECTORS=1 cargo test --test integration vectors::`; the file's
+//!   own description still says `--test vectors`, as the fixture stays byte
+//!   for byte);
 //! - an independent verifier, written from docs/FORMAT.md with only blake3 and
 //!   ed25519 and none of this crate's decoding, verifies every entry and the
 //!   whole chain. If FORMAT.md and the code drift apart, this fails.
@@ -10,10 +12,11 @@
 use std::path::PathBuf;
 
 use access_ledger::{
-    AuthorityName, Entry, EntryHash, Event, LedgerState, Origin, Resource, Rights, Roles,
-    SecretKey, Subject, Text, Timestamp,
+    AuthorityName, Entry, EntryHash, Event, LedgerState, Origin, Roles, SecretKey,
 };
 use serde_json::{json, Value};
+
+use crate::util::{r, rights, s, text, utc};
 
 fn vectors_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/vectors/entries.json")
@@ -26,10 +29,6 @@ fn seed(n: u8) -> [u8; 32] {
     s
 }
 
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(s).unwrap()
-}
-
 /// A small log covering every event kind, from fixed seeds and fixed times.
 fn build() -> (Vec<SecretKey>, Vec<Entry>) {
     let admin = SecretKey::from_seed(
@@ -40,17 +39,13 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
         AuthorityName::new("test-only-vector-writer").unwrap(),
         &seed(2),
     );
-    let s = |x: &str| Subject::new(x).unwrap();
-    let r = |x: &str| Resource::new(x).unwrap();
-    let rights = |x: &str| Rights::parse_list(x).unwrap();
-    let txt = |x: &str| Text::new("text", x).unwrap();
     let events: Vec<(&SecretKey, &str, Event)> = vec![
         (
             &admin,
             "2019-01-01T00:00:00Z",
             Event::Genesis {
                 origin: Origin::new("example.org/vectors").unwrap(),
-                time_zone: txt("America/Chicago"),
+                time_zone: text("America/Chicago"),
                 authority: admin.name().clone(),
                 key: admin.public(),
             },
@@ -71,8 +66,8 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
                 subject: s("group:partners"),
                 resource: r("cpd/clear"),
                 rights: rights("read"),
-                basis: txt("vector basis"),
-                effective_at: t("2019-01-02T00:00:00Z"),
+                basis: text("vector basis"),
+                effective_at: utc("2019-01-02T00:00:00Z"),
                 until: None,
             },
         ),
@@ -82,7 +77,7 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
             Event::Join {
                 member: s("agency:a"),
                 group: s("group:partners"),
-                effective_at: t("2019-01-02T00:00:00Z"),
+                effective_at: utc("2019-01-02T00:00:00Z"),
             },
         ),
         (
@@ -93,9 +88,9 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
                 to: s("agency:b"),
                 resource: r("cpd/clear/arrests"),
                 rights: rights("export,read"),
-                basis: txt("task force"),
-                effective_at: t("2019-01-03T00:00:00Z"),
-                until: Some(t("2020-01-01T00:00:00Z")),
+                basis: text("task force"),
+                effective_at: utc("2019-01-03T00:00:00Z"),
+                until: Some(utc("2020-01-01T00:00:00Z")),
             },
         ),
         (
@@ -106,8 +101,8 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
                 to: s("agency:b"),
                 resource: r("cpd/clear/arrests"),
                 rights: None,
-                basis: txt("ended"),
-                effective_at: t("2019-01-04T00:00:00Z"),
+                basis: text("ended"),
+                effective_at: utc("2019-01-04T00:00:00Z"),
             },
         ),
         (
@@ -116,7 +111,7 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
             Event::Leave {
                 member: s("agency:a"),
                 group: s("group:partners"),
-                effective_at: t("2019-01-05T00:00:00Z"),
+                effective_at: utc("2019-01-05T00:00:00Z"),
             },
         ),
         (
@@ -126,8 +121,8 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
                 subject: s("agency:b"),
                 resource: r("cpd"),
                 rights: None,
-                reason: txt("permanent"),
-                effective_at: t("2019-07-10T05:00:00Z"),
+                reason: text("permanent"),
+                effective_at: utc("2019-07-10T05:00:00Z"),
                 permanent: true,
             },
         ),
@@ -145,7 +140,7 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
         let e = Entry::sign(
             state.len(),
             *state.head_hash(),
-            t(at),
+            utc(at),
             ev,
             key,
             state.ledger_id(),
