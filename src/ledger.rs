@@ -845,7 +845,9 @@ impl Ledger {
     }
 
     /// Signs a checkpoint of the current head with `key` (an active authority
-    /// with the checkpoint role) and stores it durably.
+    /// with the checkpoint role) and stores it durably. The root is computed
+    /// from entries this process verified. If `key` already signed a
+    /// checkpoint of this size, that one is returned as it is.
     pub fn checkpoint(&mut self, key: &SecretKey) -> Result<SignedCheckpoint, LedgerError> {
         let name = self
             .state
@@ -876,13 +878,24 @@ impl Ledger {
             .origin()
             .cloned()
             .ok_or_else(|| self.store.damaged("no origin"))?;
+        // This key already signed this size: that checkpoint stands (it may
+        // have been acknowledged and handed out), with the time it was made.
+        let stored_key = store::checkpoint_key(self.len(), name.as_str());
+        if let Some(note) = self.store.get(&stored_key)? {
+            let vk = VerifierKey::new(name.clone(), key.public());
+            let stored = String::from_utf8(note)
+                .ok()
+                .and_then(|n| SignedCheckpoint::open(&n, &vk).ok())
+                .filter(|c| c.checkpoint().size() == self.len() && c.checkpoint().root() == &root);
+            if let Some(stored) = stored {
+                self.save_head(key, state_digest(&encoding::encode_derived(&self.state)));
+                return Ok(stored);
+            }
+        }
         let cp = Checkpoint::new(origin, self.len(), root).made_at(Timestamp::now());
         let signed = SignedCheckpoint::sign(cp, &named);
         let mut p = self.store.pending();
-        p.put(
-            store::checkpoint_key(self.len(), name.as_str()),
-            signed.to_string().into_bytes(),
-        );
+        p.put(stored_key, signed.to_string().into_bytes());
         p.pin_state(self.len(), key.public().as_bytes())?;
         self.store.commit(p)?;
         self.save_head(key, state_digest(&encoding::encode_derived(&self.state)));

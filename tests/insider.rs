@@ -2,16 +2,14 @@
 //! attacker A2) edits the store to restore ICE's access. Whatever they edit,
 //! no key signs on top of it, `verify` names it, and lost history is reported.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::util::Workspace;
 use access_ledger::internal::tamper;
 use access_ledger::{
     AuthorityName, Entry, Event, Ledger, Resource, Rights, SecretKey, Subject, Text, Timestamp,
 };
-use common::Workspace;
 
 /// The demo ledger (13 entries; seq 12 bans ICE) in a workspace.
 fn demo() -> Workspace {

@@ -19,6 +19,7 @@ mod concurrency;
 mod crash;
 mod disk_full;
 mod hostile;
+mod insider;
 mod keys;
 mod query_differential;
 mod query_semantics;
