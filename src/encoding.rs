@@ -16,14 +16,14 @@ use bincode::config::{Config, Configuration, Fixint, Limit, LittleEndian};
 use bincode::{Decode, Encode};
 
 /// Largest encoded entry (or any other wire value) accepted, in bytes.
-pub const MAX_ENCODED_LEN: usize = 64 * 1024;
+pub const MAX_ENCODED_LEN: usize = 65_535;
 
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodingError {
     /// Longer than [`MAX_ENCODED_LEN`].
-    #[error("encoded value is {0} bytes, more than the limit of 65536")]
+    #[error("encoded value is {0} bytes, more than the limit of 65535")]
     TooLong(usize),
     /// Not a valid encoding (truncated, unknown variant, invalid field).
     #[error("malformed encoding: {0}")]

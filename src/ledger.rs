@@ -414,23 +414,17 @@ impl Ledger {
         if state_digest(&bytes) != h.state_digest {
             return Ok(None);
         }
-        let Ok(mut state) = encoding::decode_derived::<LedgerState>(&bytes) else {
+        let Ok(state) = encoding::decode_derived::<LedgerState>(&bytes) else {
             return Ok(None);
         };
-        let mut range = h.range.clone();
-        for r in self.store.entries(h.size()) {
-            let (seq, bytes) = r?;
-            let entry = Entry::decode(&bytes).map_err(|e| corrupt(seq, Violation::Encoding(e)))?;
-            if seq != state.len() {
-                let violation = Violation::SeqMismatch {
-                    expected: state.len(),
-                    found: seq,
-                };
-                return Err(corrupt(state.len(), violation));
-            }
-            let chained = state.admit(entry, None).map_err(LedgerError::Corrupt)?;
-            range.push(TreeHash::leaf(chained.bytes()));
+        if state.len() != h.size() {
+            return Ok(None);
         }
+        let mut range = h.range.clone();
+        let state = self.replay_from(state, None, |e, _| {
+            range.push(TreeHash::leaf(e.bytes()));
+            Ok(())
+        })?;
         self.require_state(&state)?;
         Ok(Some(range))
     }
@@ -600,10 +594,20 @@ impl Ledger {
     fn replay(
         &self,
         now: Option<Timestamp>,
+        each: impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,
+    ) -> Result<LedgerState, LedgerError> {
+        self.replay_from(LedgerState::new(), now, each)
+    }
+
+    /// [`Ledger::replay`] of the entries after `state` (the state of the
+    /// first `state.len()` entries), from there on.
+    fn replay_from(
+        &self,
+        mut state: LedgerState,
+        now: Option<Timestamp>,
         mut each: impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,
     ) -> Result<LedgerState, LedgerError> {
-        let mut state = LedgerState::new();
-        for r in self.store.entries(0) {
+        for r in self.store.entries(state.len()) {
             let (seq, bytes) = r?;
             let entry = Entry::decode(&bytes).map_err(|e| corrupt(seq, Violation::Encoding(e)))?;
             if seq != state.len() {

@@ -8,7 +8,8 @@
 //!   construction), `time` (instants and the ledger's time zone), `event`
 //!   (the bodies), `keys` (ed25519 keys and private key files).
 //! - **Format**: `encoding` (the one canonical bincode encoding), `entry`
-//!   (signing and hashing; docs/FORMAT.md).
+//!   (signing and hashing; docs/FORMAT.md), `bundle` (the one binary framing
+//!   of a run of entries, C2SP entry bundles).
 //! - **Rules**: `chain` ([`LedgerState::admit`], the single judge of an
 //!   entry, for append and verify alike).
 //! - **Storage**: `store` (the only module that touches sled), `ledger`
@@ -28,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bundle;
 mod chain;
 mod checkpoint;
 mod demo;
@@ -49,6 +51,7 @@ mod time;
 mod witness;
 
 // The public interface is:
+pub use bundle::{entries as bundle_entries, push_entry as push_bundle_entry, BundleError};
 pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Violation};
 pub use checkpoint::{
     cosignature_message, Checkpoint, CheckpointError, SignedCheckpoint, COSIGNATURE_TIME_PREFIX,

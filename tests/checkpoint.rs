@@ -1,7 +1,7 @@
 //! Workflow: the city signs checkpoints; the council's witness accepts only
 //! checkpoints that extend what it saw before; anyone checks proofs offline.
 
-use crate::util::Workspace;
+use crate::util::{copy_dir, Workspace};
 
 struct Log {
     w: Workspace,
@@ -350,19 +350,6 @@ fn the_commitment_of_a_ban_is_provable_and_only_permanent_revocations_have_one()
     // Checkpoint keys: only authorities with the checkpoint role.
     let err = l.w.fails(3, &["checkpoint", "--key", &l.clerk()]);
     assert!(err.contains("may not sign checkpoints"), "{err}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

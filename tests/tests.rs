@@ -15,6 +15,7 @@ mod append_verify;
 mod as_of;
 mod bad_input;
 mod checkpoint;
+mod compat;
 mod concurrency;
 mod crash;
 mod disk_full;

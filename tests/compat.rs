@@ -1,0 +1,74 @@
+//! Workflow: a ledger made by an earlier version (fixtures/compat-536e063,
+//! made at commit 536e063) keeps verifying and answering, and takes new
+//! entries, although it holds input that later rules refuse.
+
+use crate::util::{copy_dir, Workspace};
+
+/// The old ledger copied into a workspace (opening writes to it), with the
+/// demo's TEST-ONLY key files beside it.
+fn old_ledger() -> Workspace {
+    let w = Workspace::new();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat-536e063/ledger");
+    copy_dir(&fixture, &w.ledger());
+    w.ok(&["demo", "--out", "demo"]);
+    w
+}
+
+#[test]
+fn an_honest_ledger_made_by_536e063_still_verifies() {
+    let w = old_ledger();
+    let out = w.ok(&["verify"]);
+    assert!(out.contains("18 entries"), "{out}");
+    // Its entries, as that version printed them, are still what it holds.
+    let old = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat-536e063/log.jsonl"),
+    )
+    .unwrap();
+    let now = w.ok(&["log", "--json"]);
+    let hashes = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["hash"].to_string())
+            .collect()
+    };
+    assert_eq!(hashes(&now), hashes(&old));
+    // Queries answer from its indexes.
+    let (code, _, _) = w.run(&[
+        "check",
+        "agency:ice",
+        "cpd/clear/arrests",
+        "read",
+        "--at",
+        "2019-07-20",
+    ]);
+    assert_eq!(code, 1, "ICE is denied after the ban");
+}
+
+#[test]
+fn an_old_ledger_takes_new_entries_and_checkpoints() {
+    let w = old_ledger();
+    let admin = w
+        .path("demo/keys/test-only-cpd-admin.key")
+        .display()
+        .to_string();
+    let signer = w
+        .path("demo/keys/test-only-city-log-signer.key")
+        .display()
+        .to_string();
+    w.ok(&[
+        "grant",
+        "agency:atf",
+        "cpd/reports",
+        "--rights",
+        "read",
+        "--basis",
+        "new",
+        "--key",
+        &admin,
+    ]);
+    let cp = w.ok(&["checkpoint", "--key", &signer]);
+    assert!(cp.starts_with("chicago.gov/cpd-access-demo\n19\n"), "{cp}");
+    w.ok(&["verify"]);
+    w.ok(&["reindex"]);
+    w.ok(&["verify"]);
+}
