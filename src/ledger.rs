@@ -446,6 +446,43 @@ impl Ledger {
         Ok(range)
     }
 
+    /// Fails unless the stored rules-state snapshots are exactly those the
+    /// snapshot directory lists (or the one snapshot of an earlier version),
+    /// the latest is at the head, and each holds the state a replay gives at
+    /// its size (`expected`, by digest).
+    fn check_snapshots(
+        &self,
+        stored: &[(Option<u64>, Vec<u8>)],
+        listed: Option<&[u64]>,
+        expected: &BTreeMap<u64, [u8; 32]>,
+    ) -> Result<(), LedgerError> {
+        let bad = |what: String| Err(LedgerError::DerivedMismatch(what));
+        let stored_sizes: Vec<Option<u64>> = stored.iter().map(|(s, _)| *s).collect();
+        let want: Vec<Option<u64>> = match listed {
+            Some(l) => l.iter().map(|&s| Some(s)).collect(),
+            None => vec![None],
+        };
+        if stored_sizes != want {
+            return bad(format!(
+                "the rules-state snapshots stored ({}) are not those the snapshot directory lists ({})",
+                stored_sizes.len(),
+                want.len()
+            ));
+        }
+        if listed.is_some_and(|l| l.last() != Some(&self.len())) {
+            return bad("the latest rules-state snapshot is not at the head".into());
+        }
+        for (size, bytes) in stored {
+            let size = size.unwrap_or(self.len());
+            if expected.get(&size) != Some(&state_digest(bytes)) {
+                return bad(format!(
+                    "the rules snapshot at {size} entries differs from a replay of the entries"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Fails unless the stored rules state equals `replayed`.
     fn require_state(&self, replayed: &LedgerState) -> Result<(), LedgerError> {
         if replayed != &self.state {
@@ -506,8 +543,17 @@ impl Ledger {
         let mut range = CompactRange::new();
         let mut tree = RecordDigest::new();
         let mut index = IndexDigest::new(&tree);
-        let state = self.replay(Some(now), |e, _| {
+        // The rules-state snapshots the store keeps, by size, and what a
+        // replay says each should hold.
+        let (snapshots, listed) = self.store.state_snapshots()?;
+        let mut expected_states: BTreeMap<u64, [u8; 32]> = BTreeMap::new();
+        let listed_sizes: Vec<u64> = listed.clone().unwrap_or_else(|| vec![total]);
+        let state = self.replay(Some(now), |e, state| {
             index.add_entry(e);
+            if listed_sizes.contains(&state.len()) {
+                let digest = state_digest(&encoding::encode_derived(state));
+                expected_states.insert(state.len(), digest);
+            }
             if let Some(next) = roots.get_mut(&e.seq()) {
                 next.1 = Some(e.recorded_at());
             }
@@ -529,6 +575,7 @@ impl Ledger {
             ));
         }
         self.require_state(&state)?;
+        self.check_snapshots(&snapshots, listed.as_deref(), &expected_states)?;
         if self.store.tree_digest_like(&tree)? != tree {
             return Err(LedgerError::DerivedMismatch(
                 "the stored Merkle tree nodes differ from the tree of the entries".into(),

@@ -97,7 +97,7 @@ pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};
 /// interface; hidden from the docs.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::store::Tamper;
+    pub use crate::store::{DerivedSpace, Tamper};
     pub use crate::synth::{build, Rng, SynthReport, SynthSpec};
 
     /// The tamper API over `ledger`'s store (see [`Tamper`]).

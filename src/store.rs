@@ -374,6 +374,32 @@ impl Store {
         self.get(&state_key(size))
     }
 
+    /// Every stored rules-state snapshot as `(size, bytes)`, `None` for the
+    /// single snapshot of earlier versions, and the sizes the snapshot
+    /// directory says are kept (`None` without a directory).
+    pub fn state_snapshots(
+        &self,
+    ) -> Result<(Vec<(Option<u64>, Vec<u8>)>, Option<Vec<u64>>), StoreError> {
+        let mut stored = Vec::new();
+        for r in self.scan_prefix(&[STATE_PREFIX]) {
+            let (k, v) = r?;
+            let size = match k.len() {
+                1 => None,
+                9 => Some(u64::from_be_bytes(k[1..].try_into().expect("8 bytes"))),
+                n => return Err(self.damaged_derived(format!("a state snapshot key of {n} bytes"))),
+            };
+            stored.push((size, v));
+        }
+        let listed = self.snapshots()?.map(|d| {
+            let mut sizes: Vec<u64> = d.pins.values().copied().collect();
+            sizes.push(d.latest);
+            sizes.sort_unstable();
+            sizes.dedup();
+            sizes
+        });
+        Ok((stored, listed))
+    }
+
     fn snapshots(&self) -> Result<Option<Snapshots>, StoreError> {
         match self.get(SNAPSHOTS_KEY)? {
             None => Ok(None),
@@ -781,6 +807,34 @@ pub fn checkpoint_key(size: u64, signer: &str) -> Vec<u8> {
 /// change of layout updates it in one place. Nothing in the product calls it.
 pub struct Tamper<'a>(pub(crate) &'a Store);
 
+/// A kind of derived data, as the tamper API addresses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DerivedSpace {
+    /// The rules-state snapshots and their directory.
+    RulesState,
+    /// The Merkle tree nodes.
+    TreeNodes,
+    /// The query index records.
+    QueryIndexes,
+}
+
+impl DerivedSpace {
+    /// Every kind.
+    pub const ALL: [DerivedSpace; 3] = [
+        DerivedSpace::RulesState,
+        DerivedSpace::TreeNodes,
+        DerivedSpace::QueryIndexes,
+    ];
+
+    fn prefixes(self) -> &'static [u8] {
+        match self {
+            DerivedSpace::RulesState => &[b's', STATE_PREFIX],
+            DerivedSpace::TreeNodes => &[TREE_PREFIX],
+            DerivedSpace::QueryIndexes => &[INDEX_PREFIX],
+        }
+    }
+}
+
 impl Tamper<'_> {
     /// Overwrites the stored bytes of entry `seq`, bypassing every check.
     pub fn overwrite_entry(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
@@ -869,33 +923,99 @@ impl Tamper<'_> {
         s.commit(p)
     }
 
+    /// The keys of every stored record of `space`, in order (opaque).
+    fn keys_of(&self, space: DerivedSpace) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for p in space.prefixes() {
+            for r in self.0.scan_prefix(&[*p]) {
+                out.push(r?.0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many records of `space` are stored.
+    pub fn count(&self, space: DerivedSpace) -> Result<usize, StoreError> {
+        Ok(self.keys_of(space)?.len())
+    }
+
+    /// Deletes the `nth` record of `space` (modulo the count). False if the
+    /// space is empty.
+    pub fn delete(&self, space: DerivedSpace, nth: usize) -> Result<bool, StoreError> {
+        let keys = self.keys_of(space)?;
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let mut p = self.0.pending();
+        p.remove(keys[nth % keys.len()].clone());
+        self.0.commit(p)?;
+        Ok(true)
+    }
+
+    /// Overwrites the value of the `nth` record of `space` (modulo the
+    /// count) with `value`. False if nothing changed.
+    pub fn overwrite(
+        &self,
+        space: DerivedSpace,
+        nth: usize,
+        value: &[u8],
+    ) -> Result<bool, StoreError> {
+        let keys = self.keys_of(space)?;
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let key = keys[nth % keys.len()].clone();
+        if self.0.get(&key)?.as_deref() == Some(value) {
+            return Ok(false);
+        }
+        let mut p = self.0.pending();
+        p.put(key, value.to_vec());
+        self.0.commit(p)?;
+        Ok(true)
+    }
+
+    /// Inserts a record of `space` whose key ends in `suffix`. False if a
+    /// record with that key exists already.
+    pub fn insert(
+        &self,
+        space: DerivedSpace,
+        suffix: &[u8],
+        value: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut key = vec![*space.prefixes().last().expect("every space has a prefix")];
+        key.extend_from_slice(suffix);
+        if key.len() == 1 || self.0.get(&key)?.is_some() {
+            return Ok(false);
+        }
+        let mut p = self.0.pending();
+        p.put(key, value.to_vec());
+        self.0.commit(p)?;
+        Ok(true)
+    }
+
+    /// Deletes every query index record whose key ends in entry `seq` (the
+    /// records an entry writes under its own seq), as an attacker hiding
+    /// that entry from queries would. Returns how many.
+    pub fn delete_index_records_of(&self, seq: u64) -> Result<usize, StoreError> {
+        let tail = seq.to_be_bytes();
+        let keys: Vec<Vec<u8>> = self
+            .keys_of(DerivedSpace::QueryIndexes)?
+            .into_iter()
+            .filter(|k| k.len() > 18 && k.ends_with(&tail))
+            .collect();
+        let mut p = self.0.pending();
+        for k in &keys {
+            p.remove(k.clone());
+        }
+        self.0.commit(p)?;
+        Ok(keys.len())
+    }
+
     /// Deletes the record of the last acknowledged head ([`HEAD_FILE`]).
     pub fn forget_acknowledged_head(&self) -> Result<(), StoreError> {
         fs::remove_file(self.0.path.join(HEAD_FILE)).map_err(|source| StoreError::Io {
             path: self.0.path.clone(),
             source,
         })
-    }
-
-    /// Replaces the value of the `nth` query index record (in key order) with
-    /// `value`. Returns false if there are not that many records.
-    pub fn alter_index_record(&self, nth: usize, value: &[u8]) -> Result<bool, StoreError> {
-        let s = self.0;
-        let Some(r) = s.scan_prefix(&[INDEX_PREFIX]).nth(nth) else {
-            return Ok(false);
-        };
-        let (k, _) = r?;
-        let mut p = s.pending();
-        p.put(k, value.to_vec());
-        s.commit(p)?;
-        Ok(true)
-    }
-
-    /// Inserts a query index record that no entry accounts for.
-    pub fn insert_stray_index_record(&self) -> Result<(), StoreError> {
-        let s = self.0;
-        let mut p = s.pending();
-        p.put(vec![INDEX_PREFIX, b'z', b'z', b'z'], Vec::new());
-        s.commit(p)
     }
 }

@@ -356,3 +356,67 @@ fn verify_checks_the_knowledge_time_rule_against_stored_checkpoints() {
         "{err}"
     );
 }
+
+#[test]
+fn deleting_the_bans_index_records_is_caught_by_verify() {
+    let w = demo();
+    as_attacker(&w, |l| {
+        assert!(tamper(l).delete_index_records_of(12).unwrap() > 0);
+    });
+    // Queries read the indexes unchecked between two runs of verify
+    // (docs/THREAT-MODEL.md): this is what verify is for.
+    let err = w.fails(4, &["verify"]);
+    assert!(err.contains("query index records"), "{err}");
+    w.ok(&["reindex"]);
+    w.ok(&["verify"]);
+    let (code, _, _) = w.run(&["check", "agency:ice", "cpd/clear", "read"]);
+    assert_eq!(code, 1, "the ban holds again");
+}
+
+/// Any edit of any derived key space is caught when the ledger is next
+/// opened or verified.
+fn caught(w: &Workspace) -> Result<(), String> {
+    let l = match Ledger::open(&w.ledger(), Duration::from_secs(5)) {
+        Err(e) => return Err(e.to_string()),
+        Ok(l) => l,
+    };
+    match l.verify(|_, _| {}) {
+        Err(e) => Err(e.to_string()),
+        Ok(_) => Ok(()),
+    }
+}
+
+mod derived_edits {
+    use super::*;
+    use access_ledger::internal::DerivedSpace;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_edit_of_derived_data_is_caught(
+            space in prop::sample::select(DerivedSpace::ALL.to_vec()),
+            op in 0u8..3,
+            nth in any::<usize>(),
+            bytes in prop::collection::vec(any::<u8>(), 1..48),
+        ) {
+            let w = demo();
+            let mut changed = false;
+            as_attacker(&w, |l| {
+                let t = tamper(l);
+                changed = match op {
+                    0 => t.delete(space, nth).unwrap(),
+                    1 => t.overwrite(space, nth, &bytes).unwrap(),
+                    _ => t.insert(space, &bytes, &bytes).unwrap(),
+                };
+            });
+            prop_assume!(changed);
+            let err = caught(&w).expect_err("an edit of derived data went unnoticed");
+            prop_assert!(
+                err.contains("derived data") || err.contains("Merkle") || err.contains("snapshot"),
+                "{}", err
+            );
+        }
+    }
+}

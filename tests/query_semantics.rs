@@ -480,9 +480,14 @@ fn rebuild_check_finds_missing_extra_and_altered_index_records() {
     let report = log.ledger.check_indexes().unwrap();
     assert!(report.is_consistent(), "{report:?}");
     assert_eq!(report.entries, 4);
+    use access_ledger::internal::DerivedSpace;
     let tamper = access_ledger::internal::tamper(&log.ledger);
-    assert!(tamper.alter_index_record(0, &[9]).unwrap());
-    tamper.insert_stray_index_record().unwrap();
+    assert!(tamper
+        .overwrite(DerivedSpace::QueryIndexes, 0, &[9])
+        .unwrap());
+    tamper
+        .insert(DerivedSpace::QueryIndexes, b"zzz", &[])
+        .unwrap();
     let report = log.ledger.check_indexes().unwrap();
     assert_eq!((report.differing, report.extra, report.missing), (1, 1, 0));
     assert!(!report.is_consistent());

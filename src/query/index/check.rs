@@ -104,10 +104,15 @@ mod tests {
     fn a_stray_or_altered_index_record_is_found() {
         let log = ledger(vec![grant("agency:a", "db", "read", 0, None)]);
         let tamper = Tamper(log.ledger.store());
-        tamper.insert_stray_index_record().unwrap();
+        use crate::store::DerivedSpace;
+        tamper
+            .insert(DerivedSpace::QueryIndexes, b"zzz", &[])
+            .unwrap();
         let report = rebuild_check(log.ledger.store()).unwrap();
         assert_eq!((report.extra, report.missing, report.differing), (1, 0, 0));
-        assert!(tamper.alter_index_record(0, b"not a record").unwrap());
+        assert!(tamper
+            .overwrite(DerivedSpace::QueryIndexes, 0, b"not a record")
+            .unwrap());
         let report = rebuild_check(log.ledger.store()).unwrap();
         assert_eq!((report.extra, report.missing, report.differing), (1, 0, 1));
         assert!(!report.is_consistent());
