@@ -24,7 +24,7 @@ use crate::keys::SecretKey;
 use crate::merkle::{self, CompactRange, ConsistencyProof, InclusionProof, ProveError, TreeHash};
 use crate::note::{Note, VerifierKey};
 use crate::query::{rebuild_check, IndexDigest, IndexReport, Queries};
-use crate::store::{self, Pending, RecordDigest, Store, StoreError};
+use crate::store::{self, Pending, RecordDigest, Store, StoreError, StoredSnapshot};
 use crate::time::{Timestamp, Zone};
 
 /// How long to wait for another process to release a ledger by default.
@@ -452,7 +452,7 @@ impl Ledger {
     /// its size (`expected`, by digest).
     fn check_snapshots(
         &self,
-        stored: &[(Option<u64>, Vec<u8>)],
+        stored: &[StoredSnapshot],
         listed: Option<&[u64]>,
         expected: &BTreeMap<u64, [u8; 32]>,
     ) -> Result<(), LedgerError> {

@@ -377,9 +377,7 @@ impl Store {
     /// Every stored rules-state snapshot as `(size, bytes)`, `None` for the
     /// single snapshot of earlier versions, and the sizes the snapshot
     /// directory says are kept (`None` without a directory).
-    pub fn state_snapshots(
-        &self,
-    ) -> Result<(Vec<(Option<u64>, Vec<u8>)>, Option<Vec<u64>>), StoreError> {
+    pub fn state_snapshots(&self) -> Result<(Vec<StoredSnapshot>, Option<Vec<u64>>), StoreError> {
         let mut stored = Vec::new();
         for r in self.scan_prefix(&[STATE_PREFIX]) {
             let (k, v) = r?;
@@ -730,6 +728,10 @@ impl Store {
         Ok(d)
     }
 }
+
+/// A stored rules-state snapshot: its size (`None` for the single snapshot
+/// of earlier versions) and its bytes.
+pub type StoredSnapshot = (Option<u64>, Vec<u8>);
 
 /// Which rules-state snapshots are kept (see [`Pending::put_state`]).
 #[derive(Debug, bincode::Encode, bincode::Decode)]
