@@ -107,6 +107,24 @@ impl SynthSpec {
         FANOUT[..=level].iter().product()
     }
 
+    /// The ledger's two keys, from the seed: `synth-admin` (every role, signs
+    /// genesis) and `synth-writer` (writer, signs everything else).
+    pub fn keys(&self) -> (SecretKey, SecretKey) {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&self.seed.to_le_bytes());
+        // Fixed lowercase names.
+        let admin = SecretKey::from_seed(
+            AuthorityName::new("synth-admin").expect("valid name"),
+            &seed,
+        );
+        seed[8] = 1;
+        let writer = SecretKey::from_seed(
+            AuthorityName::new("synth-writer").expect("valid name"),
+            &seed,
+        );
+        (admin, writer)
+    }
+
     /// When the first entry is recorded: 2015-01-01T00:00:00Z.
     pub fn start() -> Timestamp {
         Timestamp::from_micros(1_420_070_400_000_000)
@@ -373,18 +391,7 @@ impl Gen {
 /// Builds the synthetic ledger described by `spec` in `dir` (new or empty).
 pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, LedgerError> {
     let store = Store::create(dir)?;
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&spec.seed.to_le_bytes());
-    // Fixed lowercase names.
-    let admin = SecretKey::from_seed(
-        AuthorityName::new("synth-admin").expect("valid name"),
-        &seed,
-    );
-    seed[8] = 1;
-    let writer = SecretKey::from_seed(
-        AuthorityName::new("synth-writer").expect("valid name"),
-        &seed,
-    );
+    let (admin, writer) = spec.keys();
     let mut gen = Gen {
         spec: spec.clone(),
         rng: Rng(spec.seed),
