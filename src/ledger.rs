@@ -107,6 +107,9 @@ pub struct Ledger {
     /// checked `state` against the entries ([`Ledger::authenticate`]); only
     /// then may it sign on top of `state`.
     verified: Option<CompactRange>,
+    /// The [`state_digest`] of the snapshot `state` was decoded from (zeros
+    /// for a ledger being created).
+    stored_digest: [u8; 32],
     /// Tree roots recomputed from the entries, by size (see `trusted_root`).
     roots: Mutex<BTreeMap<u64, TreeHash>>,
 }
@@ -169,6 +172,7 @@ impl Ledger {
             state: LedgerState::new(),
             // Nothing stored yet: the empty state is the truth.
             verified: Some(CompactRange::new()),
+            stored_digest: [0; 32],
             roots: Mutex::default(),
         };
         let genesis = Event::Genesis {
@@ -211,9 +215,12 @@ impl Ledger {
                 });
             }
         }
-        let state = match store.latest_state()? {
-            Some(b) => encoding::decode_derived::<LedgerState>(&b)
-                .map_err(|e| store.damaged_derived(format!("state snapshot: {e}")))?,
+        let (state, stored_digest) = match store.latest_state()? {
+            Some(b) => (
+                encoding::decode_derived::<LedgerState>(&b)
+                    .map_err(|e| store.damaged_derived(format!("state snapshot: {e}")))?,
+                state_digest(&b),
+            ),
             None if count == 0 => return Err(StoreError::InterruptedInit(dir.to_owned()).into()),
             None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
@@ -229,6 +236,7 @@ impl Ledger {
         Ok(Ledger {
             store,
             state,
+            stored_digest,
             verified: None,
             roots: Mutex::default(),
         })
@@ -315,6 +323,7 @@ impl Ledger {
         }
         let (state, digest) = w.finish()?;
         self.state = state;
+        self.stored_digest = digest;
         let range = self
             .verified
             .as_mut()
@@ -407,6 +416,11 @@ impl Ledger {
                     by: by(),
                 });
             }
+        }
+        // The common case: nothing appended since this key's last signing,
+        // and the snapshot read at open is the one the head vouches for.
+        if len == h.size() && self.stored_digest == h.state_digest {
+            return Ok(Some(h.range.clone()));
         }
         let Some(bytes) = self.store.state_at(h.size())? else {
             return Ok(None);
@@ -685,7 +699,7 @@ impl Ledger {
             Ok(())
         })?;
         debug_assert_eq!(w.state().len(), state.len());
-        self.state = w.finish()?.0;
+        (self.state, self.stored_digest) = w.finish()?;
         progress(total, total);
         Ok(())
     }
