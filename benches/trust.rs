@@ -99,7 +99,10 @@ fn main() {
         k.write_new(&p).expect("write the key file");
         SecretKey::read(&p).expect("read the key file")
     };
-    let (admin, writer) = (key_file(&admin, "admin.key"), key_file(&writer, "writer.key"));
+    let (admin, writer) = (
+        key_file(&admin, "admin.key"),
+        key_file(&writer, "writer.key"),
+    );
 
     let l = timed("open", || Ledger::open(&dir, WAIT).expect("open"));
     reset_peak_rss();
@@ -115,17 +118,19 @@ fn main() {
     drop(l);
 
     let mut l = Ledger::open(&dir, WAIT).expect("open");
-    timed(&format!("first signing, no trusted head (replays {n})"), || {
-        l.authenticate(&writer, |_, _| {}).expect("authenticate")
-    });
+    timed(
+        &format!("first signing, no trusted head (replays {n})"),
+        || l.authenticate(&writer, |_, _| {}).expect("authenticate"),
+    );
     timed("append 1 (just authenticated)", || {
         l.append(&writer, grant(0)).expect("append")
     });
     drop(l);
     let mut l = Ledger::open(&dir, WAIT).expect("open");
-    timed("append 1 with a trusted head at the head (fresh open)", || {
-        l.append(&writer, grant(1)).expect("append")
-    });
+    timed(
+        "append 1 with a trusted head at the head (fresh open)",
+        || l.append(&writer, grant(1)).expect("append"),
+    );
     drop(l);
     // The admin signs once, so it has a head; then the writer appends.
     let mut l = Ledger::open(&dir, WAIT).expect("open");

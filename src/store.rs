@@ -66,6 +66,12 @@ const STATE_PREFIX: u8 = b'S';
 /// Key of the snapshot directory: which snapshot is the latest, and which are
 /// kept because a signer's trusted head points at them.
 const SNAPSHOTS_KEY: &[u8] = b"s";
+/// sled's page cache. sled's default (1 GiB) lets a streaming pass over the
+/// whole store (`verify` reads every entry, node and index record) grow the
+/// process to gigabytes; the cache only needs the hot pages of queries
+/// (docs/PERFORMANCE.md, "Trusting only what was verified").
+const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
 /// The file beside sled that records the last acknowledged head.
 pub const HEAD_FILE: &str = "HEAD";
 /// Prefix of Merkle node keys.
@@ -260,7 +266,11 @@ impl Store {
     fn open_sled(dir: &Path, wait: Duration) -> Result<sled::Db, StoreError> {
         let start = Instant::now();
         loop {
-            match sled::Config::new().path(dir).open() {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(SLED_CACHE_BYTES)
+                .open()
+            {
                 Ok(db) => return Ok(db),
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                     if start.elapsed() >= wait {
