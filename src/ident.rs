@@ -62,6 +62,9 @@ pub enum IdentError {
     /// An origin is empty, too long, or has a control character or leading/trailing space.
     #[error("invalid origin {0:?}: expected a non-empty line of printable text, at most {MAX_ORIGIN_LEN} bytes (e.g. chicago.gov/cpd-access)")]
     Origin(String),
+    /// A time zone name is not IANA-style (see [`TimeZoneName`]).
+    #[error("invalid time zone name {0:?}: expected an IANA name such as America/Chicago or UTC")]
+    TimeZone(String),
     /// Free text is too long or has control characters other than newline and tab.
     #[error("invalid {field}: {why}")]
     Text {
@@ -234,6 +237,38 @@ string_newtype!(
             // A `+` would make verifier keys (`name+id+key`) ambiguous.
             && !s.contains('+');
         if ok { Ok(()) } else { Err(IdentError::Origin(s.to_owned())) }
+    }
+);
+
+/// Longest time zone name, in bytes.
+pub const MAX_ZONE_NAME_LEN: usize = 64;
+/// Longest component of a time zone name, in bytes (the tz database's own
+/// limit for file name components).
+pub const MAX_ZONE_COMPONENT_LEN: usize = 14;
+
+string_newtype!(
+    /// A ledger's time zone as its genesis entry stores it: an IANA-style name
+    /// such as `America/Chicago`, `UTC` or `Etc/GMT+5`, checked for syntax
+    /// only. Whether an entry is valid never depends on a time-zone database;
+    /// see [`crate::Zone`] for how the name is resolved to show times.
+    ///
+    /// Syntax (docs/FORMAT.md §3): 1 to 64 bytes; `/`-separated components,
+    /// each 1 to 14 bytes of ASCII letters, digits, `.`, `_`, `-` and `+`,
+    /// not starting with `-` and not `.` or `..`.
+    TimeZoneName,
+    |s| {
+        let component_ok = |c: &str| {
+            (1..=MAX_ZONE_COMPONENT_LEN).contains(&c.len())
+                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+                && !c.starts_with('-')
+                && c != "."
+                && c != ".."
+        };
+        if s.len() <= MAX_ZONE_NAME_LEN && s.split('/').all(component_ok) {
+            Ok(())
+        } else {
+            Err(IdentError::TimeZone(s.to_owned()))
+        }
     }
 );
 
@@ -485,6 +520,53 @@ mod tests {
         }
         let anc: Vec<String> = r("a/b/c").self_and_ancestors().map(|x| x.0).collect();
         assert_eq!(anc, ["a/b/c", "a/b", "a"]);
+    }
+
+    #[test]
+    fn time_zone_names_are_syntax_only() {
+        for good in [
+            "UTC",
+            "America/Chicago",
+            "Etc/GMT+5",
+            "America/Argentina/ComodRivadavia",
+            "Mars/Base",
+            "EST5EDT",
+        ] {
+            assert!(TimeZoneName::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/UTC",
+            "UTC/",
+            "America//Chicago",
+            "../etc/passwd",
+            "America/./x",
+            "-x",
+            "a b",
+            "Europe/\u{e9}",
+            "ABCDEFGHIJKLMNO",
+            "UTC\n",
+        ] {
+            assert!(TimeZoneName::new(bad).is_err(), "{bad}");
+        }
+        assert!(TimeZoneName::new("A/".repeat(32) + "B").is_err());
+    }
+
+    /// Every name of the database this build bundles is a valid name, so the
+    /// syntax refuses no real zone.
+    #[test]
+    fn every_bundled_zone_name_is_valid() {
+        let db = jiff::tz::TimeZoneDatabase::bundled();
+        let mut n = 0;
+        for name in db.available() {
+            assert!(
+                TimeZoneName::new(name.as_str()).is_ok(),
+                "{}",
+                name.as_str()
+            );
+            n += 1;
+        }
+        assert!(n > 300, "the bundled database holds {n} names");
     }
 
     #[test]
