@@ -65,9 +65,9 @@ pub use entry::{
 pub use event::{Event, Roles};
 pub use head::{HeadError, HeadFile};
 pub use ident::{
-    AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text, TimeZoneName,
-    MAX_IDENT_LEN, MAX_NAME_LEN, MAX_ORIGIN_LEN, MAX_RESOURCE_DEPTH, MAX_RIGHTS, MAX_RIGHT_LEN,
-    MAX_TEXT_LEN,
+    is_invisible, AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text,
+    TimeZoneName, INVISIBLE, MAX_IDENT_LEN, MAX_NAME_LEN, MAX_ORIGIN_LEN, MAX_RESOURCE_DEPTH,
+    MAX_RIGHTS, MAX_RIGHT_LEN, MAX_TEXT_LEN,
 };
 pub use json::{
     entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,

@@ -90,8 +90,10 @@ impl Show {
                         if k == "seq" {
                             continue;
                         }
+                        // Free text may hold newlines and older entries
+                        // bidi controls: escaped, no field forges a line.
                         let shown = match v {
-                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::String(s) => output::escape(s).into_owned(),
                             other => other.to_string(),
                         };
                         writeln!(out, "  {k:<12} {shown}")?;
