@@ -70,7 +70,8 @@ pub use ident::{
     MAX_RIGHTS, MAX_RIGHT_LEN, MAX_TEXT_LEN,
 };
 pub use json::{
-    entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,
+    entry_line, entry_to_json, event_from_json, event_to_json, json_line, parse_public_key,
+    JsonError,
 };
 pub use keys::{KeyError, PublicKey, SecretKey};
 pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};

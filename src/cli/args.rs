@@ -96,6 +96,9 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     )]
     Import(Import),
     /// List entries.
+    #[command(
+        after_help = "Examples:\n  access-ledger log --from 10 --limit 5\n  access-ledger log --json > log.jsonl     # one raw-entry line each (docs/FORMAT.md §7)\n  access-ledger log --raw > entries.bundle  # u16 big-endian length, then the exact bytes"
+    )]
     Log(Log),
     /// Show one entry in full.
     Show(Show),
@@ -350,9 +353,14 @@ pub struct Log {
     /// Most entries to list.
     #[arg(long)]
     pub limit: Option<u64>,
-    /// Print JSON Lines (re-importable with `import`).
+    /// Print JSON Lines: one raw-entry line per entry (docs/FORMAT.md §7),
+    /// re-importable with `import`.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,
+    /// Write the entries' exact bytes as one entry bundle (each entry's length
+    /// as a big-endian u16, then its bytes; docs/FORMAT.md §9).
+    #[arg(long, conflicts_with = "format")]
+    pub raw: bool,
 }
 
 /// `show`.
