@@ -59,7 +59,10 @@ pub struct Cli {
 pub enum Command {
     /// Make a new ed25519 signing key file (mode 0600) and print its public verifier key.
     #[command(
-        after_help = "Example:\n  access-ledger keygen --name cpd-admin --out cpd-admin.key"
+        after_help = "Examples:\n  access-ledger keygen --name cpd-admin --out cpd-admin.key > cpd-admin.pub\n  access-ledger keygen --name council --witness --out council.key > council.cosigner\n\n\
+The key file is PKCS#8 PEM, which openssl reads (`openssl pkey -in cpd-admin.key -pubout`).\n\
+A key made by openssl works too: `openssl genpkey -algorithm ed25519 -out k.pem`, then a\n\
+`# name: NAME` line before it (see the README)."
     )]
     Keygen(Keygen),
     /// Create a new ledger whose first authority is the key's owner.
@@ -184,6 +187,10 @@ pub struct Keygen {
     /// Where to write the private key (never inside a ledger directory).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The key is a witness's: print its cosigner key (which checks its
+    /// cosignatures, C2SP tlog-cosignature) instead of its note verifier key.
+    #[arg(long)]
+    pub witness: bool,
     /// Print JSON.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,
