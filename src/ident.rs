@@ -407,8 +407,18 @@ impl Encode for Rights {
 }
 
 impl<C> Decode<C> for Rights {
+    /// The count first (1 to [`MAX_RIGHTS`], refused before any right is
+    /// read), then each right; then the order. docs/FORMAT.md §3 says so.
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
-        let v: Vec<Right> = Vec::decode(d)?;
+        let count = u64::decode(d)?;
+        if count == 0 || count > MAX_RIGHTS as u64 {
+            return Err(DecodeError::OtherString(format!(
+                "invalid rights: a rights set holds 1 to {MAX_RIGHTS} rights, not {count}"
+            )));
+        }
+        let v = (0..count)
+            .map(|_| Right::decode(d))
+            .collect::<Result<Vec<Right>, _>>()?;
         let canon = Rights::new(v.clone()).map_err(|e| DecodeError::OtherString(e.to_string()))?;
         if canon.0 != v {
             return Err(DecodeError::OtherString(

@@ -874,7 +874,7 @@ fn encoding_reason(e: &EncodingError) -> String {
         EncodingError::TooLong(_) => "too-long",
         EncodingError::TrailingBytes(_) => "trailing",
         EncodingError::NonCanonical => "non-canonical",
-        _ if m.contains("UnexpectedEnd") => "truncated",
+        _ if m.contains("UnexpectedEnd") || m.contains("LimitExceeded") => "truncated",
         _ if m.contains("Utf8") => "utf8",
         _ if m.contains("InvalidBooleanValue") => "bool",
         _ if m.contains("UnexpectedVariant") && m.contains("Option") => "option",
