@@ -21,6 +21,7 @@ mod crash;
 mod disk_full;
 mod hostile;
 mod insider;
+mod interop;
 mod invalid_vectors;
 mod keys;
 mod query_differential;
