@@ -333,7 +333,7 @@ impl LedgerState {
     pub fn zone(&self) -> Zone {
         self.time_zone
             .as_deref()
-            .map(|z| Zone::of_ledger(z))
+            .map(Zone::of_ledger)
             .unwrap_or_else(Zone::utc)
     }
     /// Every authority ever added, by name.
