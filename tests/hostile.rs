@@ -377,7 +377,7 @@ fn hostile_entry_bytes_are_refused_by_the_decoder() {
         (
             "empty rights",
             spoil(&|g| g.rights = strings(&[])),
-            "at least one right",
+            "a rights set holds 1 to 32 rights, not 0",
         ),
         (
             "33 rights (limit 32)",
