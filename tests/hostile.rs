@@ -382,7 +382,7 @@ fn hostile_entry_bytes_are_refused_by_the_decoder() {
         (
             "33 rights (limit 32)",
             spoil(&|g| g.rights = strings(&too_many_rights)),
-            "too many rights",
+            "a rights set holds 1 to 32 rights, not 33",
         ),
         (
             "rights count u64::MAX",
@@ -605,7 +605,7 @@ fn hostile_import_lines_are_refused_naming_the_field() {
                 "rights",
                 json!((0..33).map(|i| format!("r{i}")).collect::<Vec<_>>()),
             ),
-            "too many rights",
+            "a rights set holds 1 to 32 rights, not 33",
         ),
         (
             "an upper-case right",
