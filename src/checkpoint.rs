@@ -360,6 +360,23 @@ mod tests {
         }
     }
 
+    /// A properly signed checkpoint whose extension line holds DEL or a C1
+    /// control (NEL U+0085 among them) is refused all the same.
+    #[test]
+    fn extension_lines_hold_no_del_or_c1_control() {
+        for c in ['\u{7f}', '\u{85}', '\u{9b}'] {
+            let body = format!("{}ext {c} line\n", checkpoint(20).to_body());
+            let note = Note::sign(body, &log_key()).to_string();
+            assert!(
+                matches!(
+                    SignedCheckpoint::open(&note, &log_key().verifier()),
+                    Err(CheckpointError::Note(NoteError::ControlCharacter))
+                ),
+                "{c:?}"
+            );
+        }
+    }
+
     #[test]
     fn log_signature_matches_go_note_layout() {
         let key = log_key();

@@ -12,7 +12,7 @@ use bincode::error::{DecodeError, EncodeError};
 use bincode::{BorrowDecode, Decode, Encode};
 use serde::{Deserialize, Serialize};
 
-use crate::ident::{AuthorityName, Origin, Resource, Rights, Subject, Text};
+use crate::ident::{AuthorityName, Origin, Resource, Rights, Subject, Text, TimeZoneName};
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
 
@@ -130,8 +130,9 @@ pub enum Event {
     Genesis {
         /// The log's origin (first line of its checkpoints).
         origin: Origin,
-        /// IANA time zone for plain dates, e.g. `America/Chicago`.
-        time_zone: Text,
+        /// IANA time zone for plain dates, e.g. `America/Chicago` (syntax
+        /// only: validity never depends on a tz database).
+        time_zone: TimeZoneName,
         /// The first authority's name.
         authority: AuthorityName,
         /// The first authority's key.

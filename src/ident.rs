@@ -62,6 +62,17 @@ pub enum IdentError {
     /// An origin is empty, too long, or has a control character or leading/trailing space.
     #[error("invalid origin {0:?}: expected a non-empty line of printable text, at most {MAX_ORIGIN_LEN} bytes (e.g. chicago.gov/cpd-access)")]
     Origin(String),
+    /// A time zone name is not IANA-style (see [`TimeZoneName`]).
+    #[error("invalid time zone name {0:?}: expected an IANA name such as America/Chicago or UTC")]
+    TimeZone(String),
+    /// New free text holds a character of [`INVISIBLE`].
+    #[error("invalid {field}: contains U+{code_point:04X}, a bidirectional control or other invisible character that can reorder or hide text")]
+    Invisible {
+        /// Which field.
+        field: &'static str,
+        /// The character.
+        code_point: u32,
+    },
     /// Free text is too long or has control characters other than newline and tab.
     #[error("invalid {field}: {why}")]
     Text {
@@ -237,6 +248,38 @@ string_newtype!(
     }
 );
 
+/// Longest time zone name, in bytes.
+pub const MAX_ZONE_NAME_LEN: usize = 64;
+/// Longest component of a time zone name, in bytes (the tz database's own
+/// limit for file name components).
+pub const MAX_ZONE_COMPONENT_LEN: usize = 14;
+
+string_newtype!(
+    /// A ledger's time zone as its genesis entry stores it: an IANA-style name
+    /// such as `America/Chicago`, `UTC` or `Etc/GMT+5`, checked for syntax
+    /// only. Whether an entry is valid never depends on a time-zone database;
+    /// see [`crate::Zone`] for how the name is resolved to show times.
+    ///
+    /// Syntax (docs/FORMAT.md §3): 1 to 64 bytes; `/`-separated components,
+    /// each 1 to 14 bytes of ASCII letters, digits, `.`, `_`, `-` and `+`,
+    /// not starting with `-` and not `.` or `..`.
+    TimeZoneName,
+    |s| {
+        let component_ok = |c: &str| {
+            (1..=MAX_ZONE_COMPONENT_LEN).contains(&c.len())
+                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+                && !c.starts_with('-')
+                && c != "."
+                && c != ".."
+        };
+        if s.len() <= MAX_ZONE_NAME_LEN && s.split('/').all(component_ok) {
+            Ok(())
+        } else {
+            Err(IdentError::TimeZone(s.to_owned()))
+        }
+    }
+);
+
 /// One right: `[a-z0-9_-]+` or the wildcard `*`.
 fn check_right(s: &str) -> Result<(), IdentError> {
     let ok = s == "*"
@@ -364,8 +407,18 @@ impl Encode for Rights {
 }
 
 impl<C> Decode<C> for Rights {
+    /// The count first (1 to [`MAX_RIGHTS`], refused before any right is
+    /// read), then each right; then the order. docs/FORMAT.md §3 says so.
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
-        let v: Vec<Right> = Vec::decode(d)?;
+        let count = u64::decode(d)?;
+        if count == 0 || count > MAX_RIGHTS as u64 {
+            return Err(DecodeError::OtherString(format!(
+                "invalid rights: a rights set holds 1 to {MAX_RIGHTS} rights, not {count}"
+            )));
+        }
+        let v = (0..count)
+            .map(|_| Right::decode(d))
+            .collect::<Result<Vec<Right>, _>>()?;
         let canon = Rights::new(v.clone()).map_err(|e| DecodeError::OtherString(e.to_string()))?;
         if canon.0 != v {
             return Err(DecodeError::OtherString(
@@ -384,14 +437,73 @@ impl<'de, C> BorrowDecode<'de, C> for Rights {
 
 /// Free text (a basis or a reason): at most [`MAX_TEXT_LEN`] bytes, no control
 /// characters but newline and tab.
+///
+/// New text ([`Text::new`]: the command line, import files, the library's
+/// callers) is held to more: no character of [`INVISIBLE`], which can reorder
+/// or hide text on a screen ("Trojan Source"). A stored entry is only held to
+/// the wire rule, so an entry an earlier version accepted keeps verifying.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Text(String);
 
+/// The characters new text may not hold: Unicode's format characters
+/// (general category Cf, as of Unicode 15.1: bidirectional embeddings,
+/// overrides, isolates and marks, zero-width characters, invisible operators,
+/// tags) and the line and paragraph separators U+2028 and U+2029.
+///
+/// Written out rather than taken from a Unicode crate: docs/FORMAT.md lists
+/// exactly these ranges, and the rule must not move when a dependency
+/// updates its Unicode tables.
+pub const INVISIBLE: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{2028}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// Whether `c` is in [`INVISIBLE`].
+pub fn is_invisible(c: char) -> bool {
+    INVISIBLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
 impl Text {
-    /// Checks `s` and wraps it; `field` names it in the error.
+    /// Checks new text `s` and wraps it; `field` names it in the error.
     pub fn new(field: &'static str, s: impl Into<String>) -> Result<Self, IdentError> {
         let s = s.into();
+        Self::check_wire(field, &s)?;
+        if let Some(c) = s.chars().find(|&c| is_invisible(c)) {
+            return Err(IdentError::Invisible {
+                field,
+                code_point: u32::from(c),
+            });
+        }
+        Ok(Text(s))
+    }
+
+    /// Text as a stored entry may hold it (the wire rule only).
+    fn from_wire(s: String) -> Result<Self, IdentError> {
+        Self::check_wire("text", &s)?;
+        Ok(Text(s))
+    }
+
+    fn check_wire(field: &'static str, s: &str) -> Result<(), IdentError> {
         if s.len() > MAX_TEXT_LEN {
             return Err(IdentError::Text {
                 field,
@@ -404,7 +516,7 @@ impl Text {
                 why: "contains a control character",
             });
         }
-        Ok(Text(s))
+        Ok(())
     }
 
     /// The text.
@@ -441,7 +553,7 @@ impl Encode for Text {
 impl<C> Decode<C> for Text {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         let s = String::decode(d)?;
-        Text::new("text", s).map_err(|e| DecodeError::OtherString(e.to_string()))
+        Text::from_wire(s).map_err(|e| DecodeError::OtherString(e.to_string()))
     }
 }
 
@@ -485,6 +597,80 @@ mod tests {
         }
         let anc: Vec<String> = r("a/b/c").self_and_ancestors().map(|x| x.0).collect();
         assert_eq!(anc, ["a/b/c", "a/b", "a"]);
+    }
+
+    #[test]
+    fn time_zone_names_are_syntax_only() {
+        for good in [
+            "UTC",
+            "America/Chicago",
+            "Etc/GMT+5",
+            "America/Argentina/ComodRivadavia",
+            "Mars/Base",
+            "EST5EDT",
+        ] {
+            assert!(TimeZoneName::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/UTC",
+            "UTC/",
+            "America//Chicago",
+            "../etc/passwd",
+            "America/./x",
+            "-x",
+            "a b",
+            "Europe/\u{e9}",
+            "ABCDEFGHIJKLMNO",
+            "UTC\n",
+        ] {
+            assert!(TimeZoneName::new(bad).is_err(), "{bad}");
+        }
+        assert!(TimeZoneName::new("A/".repeat(32) + "B").is_err());
+    }
+
+    /// Every name of the database this build bundles is a valid name, so the
+    /// syntax refuses no real zone.
+    #[test]
+    fn every_bundled_zone_name_is_valid() {
+        let db = jiff::tz::TimeZoneDatabase::bundled();
+        let mut n = 0;
+        for name in db.available() {
+            assert!(
+                TimeZoneName::new(name.as_str()).is_ok(),
+                "{}",
+                name.as_str()
+            );
+            n += 1;
+        }
+        assert!(n > 300, "the bundled database holds {n} names");
+    }
+
+    #[test]
+    fn new_text_refuses_invisible_characters_stored_text_keeps_them() {
+        assert!(Text::new("basis", "line one\nline two\tok").is_ok());
+        for c in [
+            '\u{202E}',
+            '\u{2066}',
+            '\u{200B}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{E0041}',
+            '\u{AD}',
+        ] {
+            let s = format!("a{c}b");
+            assert!(
+                matches!(Text::new("basis", s.clone()), Err(IdentError::Invisible { code_point, .. }) if code_point == u32::from(c)),
+                "{c:?}"
+            );
+            // Decoding a stored entry holds text only to the wire rule.
+            let wire = crate::encoding::encode(&s);
+            assert_eq!(crate::encoding::decode::<Text>(&wire).unwrap().as_str(), s);
+        }
+        for c in ['\u{7F}', '\u{85}', '\u{1B}', '\r'] {
+            let wire = crate::encoding::encode(&format!("a{c}b"));
+            assert!(crate::encoding::decode::<Text>(&wire).is_err(), "{c:?}");
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ use bincode::de::{BorrowDecoder, Decoder};
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{BorrowDecode, Decode, Encode};
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
@@ -266,11 +267,18 @@ impl SecretKey {
     }
 
     /// The key file text: comment lines naming the key, then PKCS#8 PEM.
+    ///
+    /// The PEM is PKCS#8 version 1 (RFC 5208: the seed only, no public key),
+    /// the form `openssl pkey` and Python's `cryptography` read; files written
+    /// before as version 2 (RFC 5958, with the public key) still load.
     pub fn to_file_text(&self, created: &str) -> Zeroizing<String> {
-        // Encoding a valid 32-byte seed as PKCS#8 cannot fail.
-        let pem = self
-            .key
-            .to_pkcs8_pem(Default::default())
+        let v1 = KeypairBytes {
+            secret_key: self.key.to_bytes(),
+            public_key: None,
+        };
+        // Encoding a 32-byte seed as PKCS#8 cannot fail.
+        let pem = v1
+            .to_pkcs8_pem(LineEnding::LF)
             .expect("PKCS#8 encoding of an ed25519 seed is infallible");
         Zeroizing::new(format!(
             "# access-ledger private key (ed25519, PKCS#8). Keep it secret; never put it in a ledger directory.\n\
@@ -372,6 +380,30 @@ mod tests {
                 Err(KeyError::Permissive { .. })
             ));
         }
+    }
+
+    /// Files are PKCS#8 v1 (no public key); files written as v2 by earlier
+    /// versions still load, to the same key.
+    #[test]
+    fn key_files_are_pkcs8_v1_and_v2_files_still_load() {
+        let sk = SecretKey::from_seed(AuthorityName::new("a").unwrap(), &[7; 32]);
+        let text = sk.to_file_text("2026-01-01T00:00:00Z");
+        let pem = &text[text.find("-----BEGIN").unwrap()..];
+        let (label, der) =
+            ed25519_dalek::pkcs8::spki::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        assert_eq!(label, "PRIVATE KEY");
+        // SEQUENCE { INTEGER 0, AlgorithmIdentifier { 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+        let mut expected = hex::decode("302e020100300506032b657004220420").unwrap();
+        expected.extend_from_slice(&[7; 32]);
+        assert_eq!(der, expected);
+        let back = SecretKey::parse_file_text(&text, Path::new("k")).unwrap();
+        assert_eq!(back.public(), sk.public());
+
+        let v2 = sk.key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let old = format!("# name: a\n{}", v2.as_str());
+        assert!(old.contains("-----BEGIN PRIVATE KEY-----"));
+        let back = SecretKey::parse_file_text(&old, Path::new("k")).unwrap();
+        assert_eq!(back.public(), sk.public());
     }
 
     #[test]

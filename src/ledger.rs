@@ -19,7 +19,7 @@ use crate::event::Event;
 use crate::event::Roles;
 use crate::head::{state_digest, HeadError, TrustedHead};
 use crate::ident::AuthorityName;
-use crate::ident::{Origin, Text};
+use crate::ident::{Origin, TimeZoneName};
 use crate::keys::SecretKey;
 use crate::merkle::{self, CompactRange, ConsistencyProof, InclusionProof, ProveError, TreeHash};
 use crate::note::{Note, VerifierKey};
@@ -165,7 +165,7 @@ impl Ledger {
             )));
         }
         let time_zone =
-            Text::new("time zone", zone.name()).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+            TimeZoneName::new(zone.name()).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let store = Store::create(dir)?;
         let mut ledger = Ledger {
             store,

@@ -65,11 +65,13 @@ pub use entry::{
 pub use event::{Event, Roles};
 pub use head::{HeadError, HeadFile};
 pub use ident::{
-    AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text, MAX_IDENT_LEN,
-    MAX_NAME_LEN, MAX_ORIGIN_LEN, MAX_RESOURCE_DEPTH, MAX_RIGHTS, MAX_RIGHT_LEN, MAX_TEXT_LEN,
+    is_invisible, AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text,
+    TimeZoneName, INVISIBLE, MAX_IDENT_LEN, MAX_NAME_LEN, MAX_ORIGIN_LEN, MAX_RESOURCE_DEPTH,
+    MAX_RIGHTS, MAX_RIGHT_LEN, MAX_TEXT_LEN,
 };
 pub use json::{
-    entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,
+    entry_line, entry_to_json, event_from_json, event_to_json, json_line, parse_public_key,
+    JsonError,
 };
 pub use keys::{KeyError, PublicKey, SecretKey};
 pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};

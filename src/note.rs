@@ -54,7 +54,7 @@ pub enum NoteError {
     /// The note is longer than [`MAX_NOTE_LEN`].
     #[error("note is {0} bytes, more than the limit of {MAX_NOTE_LEN}")]
     TooLong(usize),
-    /// The text has an ASCII control character other than newline.
+    /// The text has a control character (C0, DEL or C1) other than newline.
     #[error("text contains a control character other than newline")]
     ControlCharacter,
     /// No empty line followed by newline-terminated signature lines.
@@ -91,12 +91,14 @@ pub enum NoteError {
 }
 
 /// Checks what every note text and the note as a whole must satisfy: at most
-/// [`MAX_NOTE_LEN`] bytes, no control character but `\n`.
+/// [`MAX_NOTE_LEN`] bytes, no control character but `\n`: none of C0, DEL
+/// (0x7F) or C1 (U+0080 to U+009F, NEL U+0085 among them, which some
+/// programs take for a line break).
 pub(crate) fn check_text(s: &str) -> Result<(), NoteError> {
     if s.len() > MAX_NOTE_LEN {
         return Err(NoteError::TooLong(s.len()));
     }
-    if s.chars().any(|c| c < ' ' && c != '\n') {
+    if s.chars().any(|c| c.is_control() && c != '\n') {
         return Err(NoteError::ControlCharacter);
     }
     Ok(())

@@ -128,7 +128,7 @@ pub enum StoreError {
     #[error("ledger at {0} is damaged: its store holds corrupted data")]
     Corrupted(PathBuf),
     /// A stored value is damaged.
-    #[error("ledger at {path}: damaged store: {what}")]
+    #[error("ledger at {path} is damaged: {what}")]
     Damaged {
         /// The ledger.
         path: PathBuf,
@@ -500,6 +500,12 @@ impl Store {
 fn sled_error(dir: &Path, source: sled::Error) -> StoreError {
     match source {
         sled::Error::Corruption { .. } => StoreError::Corrupted(dir.to_owned()),
+        // What sled cannot make sense of in its own files (a damaged config
+        // reads as "created using a sled version earlier than 0.29").
+        sled::Error::Unsupported(what) | sled::Error::ReportableBug(what) => StoreError::Damaged {
+            path: dir.to_owned(),
+            what: format!("its store cannot be read ({what})"),
+        },
         sled::Error::Io(source) => StoreError::Io {
             path: dir.to_owned(),
             source: os_error(source),

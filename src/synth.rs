@@ -32,7 +32,7 @@ use std::path::Path;
 use crate::chain::LedgerState;
 use crate::entry::{Entry, EntryHash};
 use crate::event::{Event, Roles};
-use crate::ident::{AuthorityName, Origin, Resource, Right, Rights, Subject, Text};
+use crate::ident::{AuthorityName, Origin, Resource, Right, Rights, Subject, Text, TimeZoneName};
 use crate::keys::SecretKey;
 use crate::ledger::{LedgerError, Writer};
 use crate::store::Store;
@@ -414,7 +414,7 @@ pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, LedgerError> {
             0 => (
                 Event::Genesis {
                     origin: Origin::new("synthetic.example/bench").expect("valid origin"),
-                    time_zone: text("America/Chicago"),
+                    time_zone: TimeZoneName::new("America/Chicago").expect("valid zone name"),
                     authority: admin.name().clone(),
                     key: admin.public(),
                 },

@@ -377,17 +377,17 @@ fn hostile_entry_bytes_are_refused_by_the_decoder() {
         (
             "empty rights",
             spoil(&|g| g.rights = strings(&[])),
-            "at least one right",
+            "a rights set holds 1 to 32 rights, not 0",
         ),
         (
             "33 rights (limit 32)",
             spoil(&|g| g.rights = strings(&too_many_rights)),
-            "too many rights",
+            "a rights set holds 1 to 32 rights, not 33",
         ),
         (
             "rights count u64::MAX",
             spoil(&|g| g.rights = u64::MAX.to_le_bytes().to_vec()),
-            "LimitExceeded",
+            "a rights set holds 1 to 32 rights, not 18446744073709551615",
         ),
         (
             "a grant body decoded as a join (variant 5)",

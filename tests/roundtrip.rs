@@ -54,7 +54,7 @@ fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         (token(), key()).prop_map(|(o, k)| Event::Genesis {
             origin: Origin::new(format!("example.org/{o}")).unwrap(),
-            time_zone: Text::new("tz", "America/Chicago").unwrap(),
+            time_zone: access_ledger::TimeZoneName::new("America/Chicago").unwrap(),
             authority: AuthorityName::new("admin").unwrap(),
             key: k.public(),
         }),

@@ -21,6 +21,8 @@ mod crash;
 mod disk_full;
 mod hostile;
 mod insider;
+mod interop;
+mod invalid_vectors;
 mod keys;
 mod query_differential;
 mod query_semantics;

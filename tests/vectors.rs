@@ -45,7 +45,7 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
             "2019-01-01T00:00:00Z",
             Event::Genesis {
                 origin: Origin::new("example.org/vectors").unwrap(),
-                time_zone: text("America/Chicago"),
+                time_zone: access_ledger::TimeZoneName::new("America/Chicago").unwrap(),
                 authority: admin.name().clone(),
                 key: admin.public(),
             },

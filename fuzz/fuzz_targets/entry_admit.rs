@@ -14,7 +14,7 @@ fn genesis() -> &'static LedgerState {
         let key = SecretKey::from_seed(AuthorityName::new("fuzz-admin").unwrap(), &[7; 32]);
         let body = Event::Genesis {
             origin: Origin::new("fuzz.example/ledger").unwrap(),
-            time_zone: Text::new("time zone", "UTC").unwrap(),
+            time_zone: access_ledger::TimeZoneName::new("UTC").unwrap(),
             authority: key.name().clone(),
             key: key.public(),
         };

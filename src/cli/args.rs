@@ -59,7 +59,10 @@ pub struct Cli {
 pub enum Command {
     /// Make a new ed25519 signing key file (mode 0600) and print its public verifier key.
     #[command(
-        after_help = "Example:\n  access-ledger keygen --name cpd-admin --out cpd-admin.key"
+        after_help = "Examples:\n  access-ledger keygen --name cpd-admin --out cpd-admin.key > cpd-admin.pub\n  access-ledger keygen --name council --witness --out council.key > council.cosigner\n\n\
+The key file is PKCS#8 PEM, which openssl reads (`openssl pkey -in cpd-admin.key -pubout`).\n\
+A key made by openssl works too: `openssl genpkey -algorithm ed25519 -out k.pem`, then a\n\
+`# name: NAME` line before it (see the README)."
     )]
     Keygen(Keygen),
     /// Create a new ledger whose first authority is the key's owner.
@@ -96,6 +99,9 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     )]
     Import(Import),
     /// List entries.
+    #[command(
+        after_help = "Examples:\n  access-ledger log --from 10 --limit 5\n  access-ledger log --json > log.jsonl     # one raw-entry line each (docs/FORMAT.md §7)\n  access-ledger log --raw > entries.bundle  # u16 big-endian length, then the exact bytes"
+    )]
     Log(Log),
     /// Show one entry in full.
     Show(Show),
@@ -181,6 +187,10 @@ pub struct Keygen {
     /// Where to write the private key (never inside a ledger directory).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The key is a witness's: print its cosigner key (which checks its
+    /// cosignatures, C2SP tlog-cosignature) instead of its note verifier key.
+    #[arg(long)]
+    pub witness: bool,
     /// Print JSON.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,
@@ -350,9 +360,14 @@ pub struct Log {
     /// Most entries to list.
     #[arg(long)]
     pub limit: Option<u64>,
-    /// Print JSON Lines (re-importable with `import`).
+    /// Print JSON Lines: one raw-entry line per entry (docs/FORMAT.md §7),
+    /// re-importable with `import`.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,
+    /// Write the entries' exact bytes as one entry bundle (each entry's length
+    /// as a big-endian u16, then its bytes; docs/FORMAT.md §9).
+    #[arg(long, conflicts_with = "format")]
+    pub raw: bool,
 }
 
 /// `show`.

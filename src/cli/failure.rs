@@ -140,7 +140,7 @@ impl From<LedgerError> for Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match &e {
-            StoreError::InUse(_) => Failure::new(exit::IN_USE, format!("cannot open {e}"))
+            StoreError::InUse(_) => Failure::new(exit::IN_USE, e)
                 .hint("wait for the other access-ledger command to finish, or raise --wait"),
             StoreError::Missing(_) => Failure::new(
                 exit::UNAVAILABLE,
@@ -158,6 +158,9 @@ impl From<StoreError> for Failure {
             StoreError::DamagedDerived { .. } => Failure::new(exit::UNAVAILABLE, e).hint(REINDEX),
             StoreError::Corrupted(_) => Failure::new(exit::VERIFY, e).hint(
                 "no command can read it as it is; restore it from a backup and run `access-ledger verify`",
+            ),
+            StoreError::Damaged { .. } => Failure::new(exit::UNAVAILABLE, e).hint(
+                "`access-ledger verify` names the first bad entry of a store that still opens; otherwise restore the ledger from a backup and verify it",
             ),
             _ => Failure::new(exit::UNAVAILABLE, e),
         }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use access_ledger::{KeyError, SecretKey, MARKER_FILE};
+use access_ledger::{CosignerKey, KeyError, SecretKey, MARKER_FILE};
 use serde_json::json;
 
 use super::args::Keygen;
@@ -25,12 +25,20 @@ impl Keygen {
         let key = SecretKey::generate(self.name);
         key.write_new(&self.out)?;
         let vk = key.verifier().to_string();
+        let cosigner = CosignerKey::of(&key).to_string();
         let mut out = std::io::stdout().lock();
         match self.format {
             Format::Json => output::json(
                 &mut out,
-                &json!({"name": key.name().as_str(), "file": self.out, "public_key": vk}),
+                &json!({"name": key.name().as_str(), "file": self.out, "public_key": vk, "cosigner_key": cosigner}),
             )?,
+            Format::Text if self.witness => {
+                writeln!(out, "{cosigner}")?;
+                note(format_args!(
+                    "wrote private key {} (mode 0600); its cosigner key, which checks its cosignatures, is on standard output",
+                    self.out.display()
+                ));
+            }
             Format::Text => {
                 writeln!(out, "{vk}")?;
                 note(format_args!(

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use access_ledger::{entry_to_json, Entry, Ledger};
+use access_ledger::{entry_line, entry_to_json, push_bundle_entry, Entry, Ledger};
 
 use super::args::{Log, Show};
 use super::output::{self, Format};
@@ -38,11 +38,17 @@ impl Log {
             let e = ledger.entry(seq)?.ok_or_else(|| {
                 Failure::new(exit::UNAVAILABLE, format!("entry {seq} is missing"))
             })?;
+            if self.raw {
+                let mut framed = Vec::with_capacity(e.bytes().len() + 2);
+                push_bundle_entry(&mut framed, e.bytes());
+                out.write_all(&framed)?;
+                continue;
+            }
             match self.format {
                 Format::Json => writeln!(
                     out,
                     "{}",
-                    entry_to_json(&e, ledger.state().authority_of(e.signer()))
+                    entry_line(&e, ledger.state().authority_of(e.signer()))
                 )?,
                 Format::Text => {
                     let eff = e
@@ -62,6 +68,7 @@ impl Log {
                 }
             }
         }
+        out.flush()?;
         Ok(exit::OK)
     }
 }
@@ -90,8 +97,10 @@ impl Show {
                         if k == "seq" {
                             continue;
                         }
+                        // Free text may hold newlines and older entries
+                        // bidi controls: escaped, no field forges a line.
                         let shown = match v {
-                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::String(s) => output::escape(s).into_owned(),
                             other => other.to_string(),
                         };
                         writeln!(out, "  {k:<12} {shown}")?;

@@ -5,6 +5,7 @@
 //! every write is checked: a reader that goes away (`log | head -1`) ends the
 //! command quietly and successfully ([`Failure::Closed`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -29,6 +30,30 @@ impl ValueParserFactory for Format {
     fn value_parser() -> Self::Parser {
         BoolValueParser::new().map(|json| if json { Format::Json } else { Format::Text })
     }
+}
+
+/// `s` made safe to print among lines for people: newline, tab, every other
+/// control character and every invisible character (bidirectional controls
+/// and the like, `access_ledger::INVISIBLE`) are written as escapes (`\n`,
+/// `\t`, `\u{202e}`), and a backslash as `\\`, so that no field can start a
+/// line of its own or reorder the text around it.
+pub fn escape(s: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || c == '\\' || access_ledger::is_invisible(c);
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Writes `value` as pretty JSON and a newline.
@@ -74,5 +99,19 @@ impl Progress {
         if done >= total {
             let _ = writeln!(err);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escaped_text_stays_on_its_line_and_in_its_order() {
+        assert_eq!(escape("plain text, é"), "plain text, é");
+        assert_eq!(
+            escape("a\nseq 9: grant\tx\\y\u{202e}z\u{1b}[2J\u{85}"),
+            "a\\nseq 9: grant\\tx\\\\y\\u{202e}z\\u{1b}[2J\\u{85}"
+        );
     }
 }

@@ -131,7 +131,7 @@ pub(super) fn entries(events: Vec<Event>) -> Vec<Entry> {
     let key = admin();
     let genesis = Event::Genesis {
         origin: origin(),
-        time_zone: Text::new("time zone", zone().name()).unwrap(),
+        time_zone: crate::TimeZoneName::new(zone().name()).unwrap(),
         authority: key.name().clone(),
         key: key.public(),
     };
