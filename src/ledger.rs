@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::chain::{ChainError, ChainedEntry, LedgerState, Violation};
+use crate::chain::{
+    ChainError, ChainedEntry, LedgerState, LegacyLedgerState, Provenance, Violation,
+};
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::encoding;
 use crate::entry::{Entry, EntryHash, SignedEntry};
@@ -211,12 +213,31 @@ impl Ledger {
                 });
             }
         }
+        let mut legacy = false;
         let state = match store.latest_state()? {
-            Some(b) => encoding::decode_derived::<LedgerState>(&b)
-                .map_err(|e| store.damaged_derived(format!("state snapshot: {e}")))?,
+            Some(b) => match encoding::decode_derived::<LedgerState>(&b) {
+                Ok(state) => state,
+                // A snapshot in the layout of an earlier version: the state is
+                // rebuilt from the entries below, never read from it.
+                Err(_) if encoding::decode_derived::<LegacyLedgerState>(&b).is_ok() => {
+                    legacy = true;
+                    LedgerState::new()
+                }
+                Err(e) => return Err(store.damaged_derived(format!("state snapshot: {e}")).into()),
+            },
             None if count == 0 => return Err(StoreError::InterruptedInit(dir.to_owned()).into()),
             None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
+        if legacy {
+            let mut ledger = Ledger {
+                store,
+                state,
+                verified: None,
+                roots: Mutex::default(),
+            };
+            ledger.state = ledger.replay(None, |_, _| Ok(()))?;
+            return Ok(ledger);
+        }
         if state.len() != count {
             return Err(store
                 .damaged_derived(format!(
@@ -617,7 +638,9 @@ impl Ledger {
                 };
                 return Err(corrupt(state.len(), violation));
             }
-            let chained = state.admit(entry, now).map_err(LedgerError::Corrupt)?;
+            let chained = state
+                .admit(entry, now, Provenance::Stored)
+                .map_err(LedgerError::Corrupt)?;
             each(&chained, &state)?;
         }
         Ok(state)
@@ -702,7 +725,7 @@ impl<'s> Writer<'s> {
     ) -> Result<ChainedEntry, LedgerError> {
         let chained = self
             .state
-            .admit_signed(signed, now)
+            .admit_signed(signed, now, Provenance::New)
             .map_err(LedgerError::Refused)?;
         self.stage(&chained, true)?;
         Ok(chained)

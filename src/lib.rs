@@ -52,7 +52,7 @@ mod witness;
 
 // The public interface is:
 pub use bundle::{entries as bundle_entries, push_entry as push_bundle_entry, BundleError};
-pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Violation};
+pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Provenance, Violation};
 pub use checkpoint::{
     cosignature_message, Checkpoint, CheckpointError, SignedCheckpoint, COSIGNATURE_TIME_PREFIX,
     COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIME, TIME_EXTENSION_PREFIX,
@@ -86,7 +86,7 @@ pub use note::{
 pub use query::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
     Holding, IndexReport, PathKind, Projection, Queries, QueryError, RightSet, Route, StepKind,
-    MAX_EXPOSURE_STEPS,
+    MAX_ROUTE_JOINS,
 };
 pub use store::{StoreError, MARKER_FILE};
 pub use time::{TimeError, Timestamp, Zone};

@@ -25,9 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::answer::{
-    held_rights, history_item, holdings, lists_in_change, require_named, sort_changes, sort_paths,
-    Access, Change, Decision, ExposurePath, HistoryItem, HistoryOf, Holding, QueryError, RightSet,
-    Want,
+    held_rights, history_item, holdings, lists_in_change, require_named, sort_changes, Access,
+    Change, Decision, ExposurePath, HistoryItem, HistoryOf, Holding, QueryError, Want,
 };
 use super::eval::Eval;
 use super::index::{
@@ -88,7 +87,7 @@ impl<'s> Queries<'s> {
     ) -> Result<Decision, QueryError> {
         let want = require_named(right)?;
         let mut ev = self.eval(at, known_at)?;
-        let v = ev.decide(subject, resource, &want)?;
+        let v = ev.decide(subject, resource, &want, true)?;
         Ok(v.into_decision(subject, resource, right, at, known_at))
     }
 
@@ -143,7 +142,7 @@ impl<'s> Queries<'s> {
         }
         let mut out = Vec::new();
         for s in candidates {
-            let v = ev.decide(&s, resource, &want)?;
+            let v = ev.decide(&s, resource, &want, false)?;
             out.extend(v.into_access(s));
         }
         Ok(out)
@@ -161,7 +160,7 @@ impl<'s> Queries<'s> {
         let (resources, named) = ev.relevant(&closure)?;
         let mut rows = BTreeMap::new();
         for r in &resources {
-            let held = held_rights(&named, |y| ev.decide(subject, r, y))?;
+            let held = held_rights(&named, |y| ev.decide(subject, r, y, false))?;
             rows.insert(r.clone(), held);
         }
         Ok(holdings(rows))
@@ -176,33 +175,7 @@ impl<'s> Queries<'s> {
         known_at: Timestamp,
     ) -> Result<Vec<ExposurePath>, QueryError> {
         let mut ev = self.eval(at, known_at)?;
-        let mut paths = Vec::new();
-        let mut on_path = vec![subject.clone()];
-        ev.exposure_walk(
-            resource,
-            subject,
-            &mut Vec::new(),
-            &mut on_path,
-            &RightSet::all(),
-            &mut paths,
-        )?;
-        for p in &mut paths {
-            let mut banned = BTreeSet::new();
-            for step in &p.steps {
-                for record in ev.records(&step.subject, resource)?.iter() {
-                    if record.kind == RecordKind::Ban
-                        && !RightSet::of(record.rights.as_ref())
-                            .intersect(&p.rights)
-                            .is_empty()
-                    {
-                        banned.insert(record.seq);
-                    }
-                }
-            }
-            p.banned = banned.into_iter().collect();
-        }
-        sort_paths(&mut paths);
-        Ok(paths)
+        Ok(ev.exposure(subject, resource)?)
     }
 
     /// `history`: the events about a subject or resource that count at `at`
@@ -327,8 +300,8 @@ impl<'s> Queries<'s> {
                 let (closure, resources, wants) = &*rel;
                 for r in resources {
                     for y in wants {
-                        let a = before.decide(s, r, y)?.allowed();
-                        let b = after.decide(s, r, y)?.allowed();
+                        let a = before.decide(s, r, y, false)?.allowed();
+                        let b = after.decide(s, r, y, false)?.allowed();
                         if a == b {
                             continue;
                         }
