@@ -281,6 +281,8 @@ pub struct LedgerState {
     authorities: BTreeMap<AuthorityName, Authority>,
     keys: BTreeMap<PublicKey, AuthorityName>,
     bans: BTreeMap<Subject, Vec<Ban>>,
+    /// resource -> the subjects banned on it (the same bans, by resource).
+    banned_resources: BTreeMap<Resource, BTreeSet<Subject>>,
     /// member -> every group it has ever joined (leaves do not remove edges:
     /// cycles are refused in the graph of all joins ever recorded).
     groups: BTreeMap<Subject, BTreeSet<Subject>>,
@@ -328,6 +330,7 @@ impl LedgerState {
             authorities: BTreeMap::new(),
             keys: BTreeMap::new(),
             bans: BTreeMap::new(),
+            banned_resources: BTreeMap::new(),
             groups: BTreeMap::new(),
             members: BTreeMap::new(),
             memberships: BTreeMap::new(),
@@ -348,6 +351,9 @@ impl LedgerState {
         let mut ban = list.remove(i);
         if list.is_empty() {
             self.bans.remove(&old);
+        }
+        if let Some(set) = self.banned_resources.get_mut(&ban.resource) {
+            set.insert(subject.clone());
         }
         ban.subject = subject.clone();
         self.bans.entry(subject).or_default().push(ban);
@@ -734,7 +740,33 @@ impl LedgerState {
         effective_at: Timestamp,
         until: Option<Timestamp>,
     ) -> Vec<BanHit<'_>> {
-        if self.bans.is_empty() {
+        // The bans overlapping the grant, found by resource: on the grant's
+        // resource or an ancestor, or below it.
+        let mut overlapping: Vec<&Ban> = Vec::new();
+        let mut on = |r: &Resource, subjects: &BTreeSet<Subject>| {
+            for b in subjects
+                .iter()
+                .filter(|b| *b != x)
+                .flat_map(|b| self.bans.get(b).into_iter().flatten())
+                .filter(|b| &b.resource == r && b.overlaps_grant(resource, rights, until))
+            {
+                overlapping.push(b);
+            }
+        };
+        for a in resource.self_and_ancestors() {
+            if let Some(subjects) = self.banned_resources.get(&a) {
+                on(&a, subjects);
+            }
+        }
+        for (r, subjects) in self
+            .banned_resources
+            .range(resource.clone()..)
+            .take_while(|(r, _)| r.as_str().starts_with(resource.as_str()))
+            .filter(|(r, _)| r != &resource && resource.covers(r))
+        {
+            on(r, subjects);
+        }
+        if overlapping.is_empty() {
             return vec![];
         }
         // Subjects whose bans could reach x or a member of x: x, its members,
@@ -750,11 +782,9 @@ impl LedgerState {
             }
         }
         let mut out = Vec::new();
-        for b in candidates
-            .iter()
-            .filter(|b| **b != x)
-            .flat_map(|b| self.bans.get(*b).into_iter().flatten())
-            .filter(|b| b.overlaps_grant(resource, rights, until))
+        for b in overlapping
+            .into_iter()
+            .filter(|b| candidates.contains(&b.subject))
         {
             let start = effective_at.max(b.effective_at);
             let mut instants = BTreeSet::from([start]);
@@ -822,13 +852,28 @@ impl LedgerState {
         seqs
     }
 
-    /// Every subject that is, or has ever joined, `group` through nested
-    /// groups (the graph of all joins recorded, any time), `group` included.
-    pub fn ever_members(&self, group: &Subject) -> BTreeSet<Subject> {
-        self.static_closure(group, &self.members)
-            .into_iter()
-            .cloned()
-            .collect()
+    /// Every subject that is one of `groups`, or has ever joined one of them
+    /// through nested groups (the graph of all joins recorded, any time).
+    /// Linear in the subjects and edges it finds.
+    pub fn ever_members<'a>(
+        &self,
+        groups: impl IntoIterator<Item = &'a Subject>,
+    ) -> BTreeSet<Subject> {
+        let mut seen: BTreeSet<Subject> = BTreeSet::new();
+        let mut stack: Vec<Subject> = Vec::new();
+        for g in groups {
+            if seen.insert(g.clone()) {
+                stack.push(g.clone());
+            }
+        }
+        while let Some(n) = stack.pop() {
+            for m in self.members.get(&n).into_iter().flatten() {
+                if seen.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
     }
 
     fn apply(&mut self, e: &SignedEntry) {
@@ -878,6 +923,10 @@ impl LedgerState {
                 permanent: true,
                 ..
             } => {
+                self.banned_resources
+                    .entry(resource.clone())
+                    .or_default()
+                    .insert(subject.clone());
                 self.bans.entry(subject.clone()).or_default().push(Ban {
                     seq,
                     subject: subject.clone(),

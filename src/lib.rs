@@ -72,7 +72,9 @@ pub use json::{
     entry_to_json, event_from_json, event_to_json, json_line, parse_public_key, JsonError,
 };
 pub use keys::{KeyError, PublicKey, SecretKey};
-pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};
+pub use ledger::{
+    BackDoor, BanReport, Commitment, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT,
+};
 pub use merkle::{
     append_leaf, consistency_proof, inclusion_proof, tree_root, verify_consistency,
     verify_inclusion, CompactRange, ConsistencyProof, InclusionProof, MemoryTree, MemoryTreeError,
