@@ -1623,6 +1623,147 @@ mod tests {
         assert_refused(&state, Timestamp::now(), rows);
     }
 
+    /// Rule 6 at append: a grant to a member of a banned group (directly or
+    /// through a nested group), overlapping the ban while it is a member, is
+    /// refused as new input; the same entry stored by an earlier version is
+    /// admitted and reported as held. Former members, and groups that merely
+    /// contain a banned subject, may be granted (the latter is held).
+    #[test]
+    fn a_grant_to_a_member_of_a_banned_group_is_refused_as_new_input_only() {
+        let admin = key("admin", 1);
+        let mut state = LedgerState::new();
+        let when = at(RECORDED);
+        let bodies = [
+            genesis(&admin, "UTC"),
+            Event::Join {
+                member: s("user:o"),
+                group: s("group:ice"),
+                effective_at: at("2016-01-01T00:00:00Z"),
+            },
+            Event::Join {
+                member: s("user:n"),
+                group: s("group:unit"),
+                effective_at: at("2016-01-01T00:00:00Z"),
+            },
+            Event::Join {
+                member: s("group:unit"),
+                group: s("group:ice"),
+                effective_at: at("2016-01-01T00:00:00Z"),
+            },
+            Event::Join {
+                member: s("group:ice"),
+                group: s("group:feds"),
+                effective_at: at("2016-01-01T00:00:00Z"),
+            },
+            Event::Revoke {
+                subject: s("group:ice"),
+                resource: Resource::new("cpd").unwrap(),
+                rights: None,
+                reason: Text::new("reason", "order").unwrap(),
+                effective_at: at("2019-07-10T05:00:00Z"),
+                permanent: true,
+            },
+            Event::Leave {
+                member: s("user:o"),
+                group: s("group:ice"),
+                effective_at: at("2020-01-01T00:00:00Z"),
+            },
+        ];
+        for body in bodies {
+            let e = next_at(&state, &admin, when, body);
+            state.admit(e, None, Provenance::New).expect("valid");
+        }
+        let ban = state.len() - 2;
+        let rows: Vec<(&str, Entry, Expected)> = vec![
+            (
+                "a direct member, while a member",
+                next_at(
+                    &state,
+                    &admin,
+                    when,
+                    grant("user:o", "cpd/clear", "read", "2019-08-01T00:00:00Z", None),
+                ),
+                |v| matches!(v, Violation::GrantToBannedMember { .. }),
+            ),
+            (
+                "a member through a nested group",
+                next_at(
+                    &state,
+                    &admin,
+                    when,
+                    grant("user:n", "cpd", "*", "2021-01-01T00:00:00Z", None),
+                ),
+                |v| matches!(v, Violation::GrantToBannedMember { .. }),
+            ),
+            (
+                "a member group itself",
+                next_at(
+                    &state,
+                    &admin,
+                    when,
+                    grant("group:unit", "cpd/x", "read", "2021-01-01T00:00:00Z", None),
+                ),
+                |v| matches!(v, Violation::GrantToBannedMember { .. }),
+            ),
+            (
+                "back-dated before the ban, open-ended",
+                next_at(
+                    &state,
+                    &admin,
+                    when,
+                    grant("user:n", "cpd", "read", "2010-01-01T00:00:00Z", None),
+                ),
+                |v| matches!(v, Violation::GrantToBannedMember { .. }),
+            ),
+        ];
+        assert_refused(&state, Timestamp::now(), rows);
+        // The same entry, stored: admitted, and held by the ban.
+        let stored = next_at(
+            &state,
+            &admin,
+            when,
+            grant("user:n", "cpd", "read", "2021-01-01T00:00:00Z", None),
+        );
+        let mut replay = state.clone();
+        replay
+            .admit(stored.clone(), None, Provenance::Stored)
+            .expect("stored input");
+        assert_eq!(replay.held_by(&stored), vec![ban]);
+        // Admitted as new input: a former member; a group above the banned
+        // one (held: it would give its banned member the right); elsewhere.
+        for (body, held) in [
+            (
+                grant("user:o", "cpd", "read", "2020-02-01T00:00:00Z", None),
+                vec![],
+            ),
+            (
+                grant("group:feds", "cpd", "read", "2020-02-01T00:00:00Z", None),
+                vec![ban],
+            ),
+            (
+                grant("user:n", "cook", "read", "2020-02-01T00:00:00Z", None),
+                vec![],
+            ),
+            (
+                grant(
+                    "user:n",
+                    "cpd",
+                    "read",
+                    "2010-01-01T00:00:00Z",
+                    Some("2019-07-10T05:00:00Z"),
+                ),
+                vec![],
+            ),
+        ] {
+            let e = next_at(&state, &admin, when, body);
+            let mut after = state.clone();
+            after
+                .admit(e.clone(), None, Provenance::New)
+                .unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(after.held_by(&e), held);
+        }
+    }
+
     /// Controls: the table's refusals are for their defect, not for the
     /// harness. A grant that ended when the ban began is history, not a
     /// breach.

@@ -354,6 +354,9 @@ pub(super) struct Verdict {
     pub(super) because: Vec<u64>,
     /// As [`Decision::banned_by`].
     pub(super) banned_by: Option<u64>,
+    /// Joins of the route left out of `because` already (an evaluator asked
+    /// for at most [`MAX_ROUTE_JOINS`]).
+    pub(super) omitted: u64,
 }
 
 impl Verdict {
@@ -389,7 +392,7 @@ impl Verdict {
     pub(super) fn into_access(self, subject: Subject) -> Option<Access> {
         let mut because = self.because;
         let keep = 1 + MAX_ROUTE_JOINS;
-        let joins_omitted = because.len().saturating_sub(keep) as u64;
+        let joins_omitted = self.omitted + because.len().saturating_sub(keep) as u64;
         because.truncate(keep);
         Some(Access {
             subject,

@@ -126,6 +126,8 @@ pub(super) struct Eval<'s> {
     shares: HashMap<(Subject, Resource), Shares>,
     /// Rule 6 and rule 7 per subject, for one (resource, right): see [`Up`].
     up: HashMap<(Resource, Want), HashMap<Subject, Up>>,
+    /// The bans reaching each subject, for the one resource of an exposure.
+    bans: HashMap<Subject, Rc<[(RightSet, u64)]>>,
     /// When set, `records` holds every subject with a record covering this
     /// resource: any other subject has none, without a scan.
     complete: Option<Resource>,
@@ -142,6 +144,7 @@ impl<'s> Eval<'s> {
             ups: HashMap::new(),
             shares: HashMap::new(),
             up: HashMap::new(),
+            bans: HashMap::new(),
             complete: None,
         }
     }
@@ -370,13 +373,16 @@ impl<'s> Eval<'s> {
 
     /// The decision for `(s, r, want)`; see docs/SEMANTICS.md, rules 4 to 8.
     /// `explain` asks for the `because` of a denial without a ban (rule 8),
-    /// which walks the subject's whole membership closure.
+    /// which walks the subject's whole membership closure; `cap` limits the
+    /// joins of an allowed route's `because` (the rest are counted in
+    /// `omitted`).
     pub(super) fn decide(
         &mut self,
         s: &Subject,
         r: &Resource,
         want: &Want,
         explain: bool,
+        cap: Option<usize>,
     ) -> Result<Verdict, StoreError> {
         let st = self.state(s, r, want)?;
         let u = self.up(s, r, want)?;
@@ -385,6 +391,7 @@ impl<'s> Eval<'s> {
                 route: None,
                 because: vec![b],
                 banned_by: Some(b),
+                omitted: 0,
             });
         }
         if let Some(g) = st.direct_grant {
@@ -392,12 +399,14 @@ impl<'s> Eval<'s> {
                 route: Some(Route::Direct),
                 because: vec![g],
                 banned_by: None,
+                omitted: 0,
             });
         }
         // Rule 7.3 through the groups only: the best of s's groups' routes
         // (s's own direct access was handled above). Nobody in the closure is
         // banned (else s would be), so every path is open.
         let mut best: Option<(Subject, u64, u32, Subject, u64)> = None;
+        let cap = cap.unwrap_or(usize::MAX);
         for (g, j) in self.ups(s)?.iter() {
             let gu = self.up(g, r, want)?;
             if let Some((name, grant, dist)) = gu.best {
@@ -409,17 +418,22 @@ impl<'s> Eval<'s> {
                 }
             }
         }
-        if let Some((name, grant, _, first, join)) = best {
+        if let Some((name, grant, dist, first, join)) = best {
             let mut because = vec![grant, join];
             let mut cur = first;
-            while let Some((g, j)) = self.up(&cur, r, want)?.next {
+            while because.len() <= cap {
+                let Some((g, j)) = self.up(&cur, r, want)?.next else {
+                    break;
+                };
                 because.push(j);
                 cur = g;
             }
+            let omitted = (u64::from(dist) + 2).saturating_sub(because.len() as u64);
             return Ok(Verdict {
                 route: Some(Route::Group(name)),
                 because,
                 banned_by: None,
+                omitted,
             });
         }
         if !explain {
@@ -427,6 +441,7 @@ impl<'s> Eval<'s> {
                 route: None,
                 because: vec![],
                 banned_by: None,
+                omitted: 0,
             });
         }
         // Denied: explain with the whole membership closure.
@@ -450,6 +465,7 @@ impl<'s> Eval<'s> {
             route: None,
             because: because.into_iter().collect(),
             banned_by: None,
+            omitted: 0,
         })
     }
 
@@ -635,18 +651,11 @@ impl<'s> Eval<'s> {
             });
         }
         let mut paths = canonical_paths(candidates);
-        let mut reached: HashMap<Subject, Rc<[(RightSet, u64)]>> = HashMap::new();
+        self.bans.clear();
         for p in &mut paths {
             let mut banned = BTreeSet::new();
             for step in &p.steps {
-                let bans = match reached.get(&step.subject) {
-                    Some(b) => b.clone(),
-                    None => {
-                        let b = self.bans_reaching(&step.subject, r)?;
-                        reached.insert(step.subject.clone(), b.clone());
-                        b
-                    }
-                };
+                let bans = self.bans_reaching(&step.subject, r)?;
                 for (br, seq) in bans.iter() {
                     if !br.intersect(&p.rights).is_empty() {
                         banned.insert(*seq);
@@ -659,43 +668,70 @@ impl<'s> Eval<'s> {
     }
 
     /// The counting bans, as `(rights, seq)`, of `x` and of every group `x`
-    /// is a member of at `T`, on `r`, an ancestor or a descendant.
+    /// is a member of at `T`, on `r`, an ancestor or a descendant. Each
+    /// subject's own bans are read once per query and merged upwards without
+    /// recursion, so the subjects of a long path share the work.
     fn bans_reaching(
         &mut self,
         x: &Subject,
         r: &Resource,
     ) -> Result<Rc<[(RightSet, u64)]>, StoreError> {
-        let mut closure: BTreeSet<Subject> = BTreeSet::from([x.clone()]);
-        let mut stack = vec![x.clone()];
-        while let Some(n) = stack.pop() {
-            for (g, _) in self.ups(&n)?.iter() {
-                if closure.insert(g.clone()) {
-                    stack.push(g.clone());
+        if let Some(b) = self.bans.get(x) {
+            return Ok(b.clone());
+        }
+        let mut open: HashSet<Subject> = HashSet::from([x.clone()]);
+        let mut stack: Vec<(Subject, Rc<[(Subject, u64)]>, usize)> =
+            vec![(x.clone(), self.ups(x)?, 0)];
+        while let Some((n, ups, i)) = stack.last().cloned() {
+            if let Some((g, _)) = ups.get(i) {
+                stack.last_mut().expect("not empty").2 += 1;
+                if !self.bans.contains_key(g) && open.insert(g.clone()) {
+                    let gu = self.ups(g)?;
+                    stack.push((g.clone(), gu, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            open.remove(&n);
+            let mut all: BTreeMap<u64, RightSet> = self
+                .own_bans(&n, r)?
+                .into_iter()
+                .map(|(rs, seq)| (seq, rs))
+                .collect();
+            for (g, _) in ups.iter() {
+                // A group still open is on a cycle: the edge is cut.
+                if let Some(gb) = self.bans.get(g) {
+                    all.extend(gb.iter().map(|(rs, seq)| (*seq, rs.clone())));
                 }
             }
+            let list: Rc<[(RightSet, u64)]> = all.into_iter().map(|(seq, rs)| (rs, seq)).collect();
+            self.bans.insert(n, list);
         }
+        Ok(self.bans[x].clone())
+    }
+
+    /// The counting bans of `x` itself on `r`, an ancestor or a descendant.
+    fn own_bans(&self, x: &Subject, r: &Resource) -> Result<Vec<(RightSet, u64)>, StoreError> {
         let root = r.as_str().split('/').next().unwrap_or_default();
         let target = r.as_str().as_bytes();
+        let key = Key::new(GRANTS).name(x.as_str());
+        let name_at = key.0.len();
+        let prefix = key.name_start(root).0;
         let mut out = Vec::new();
-        for y in &closure {
-            let key = Key::new(GRANTS).name(y.as_str());
-            let name_at = key.0.len();
-            let prefix = key.name_start(root).0;
-            for kv in self.store.scan_prefix(&prefix) {
-                let (k, v) = kv?;
-                let Some(p) = self.counted(&k, Some(name_at))? else {
-                    continue;
-                };
-                if !(name_covers(p.name, target) || name_covers(target, p.name)) {
-                    continue;
-                }
-                let record = self.record(&k, &v, &p)?;
-                if record.kind == RecordKind::Ban {
-                    out.push((RightSet::of(record.rights.as_ref()), record.seq));
-                }
+        for kv in self.store.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let Some(p) = self.counted(&k, Some(name_at))? else {
+                continue;
+            };
+            if !(name_covers(p.name, target) || name_covers(target, p.name)) {
+                continue;
+            }
+            let record = self.record(&k, &v, &p)?;
+            if record.kind == RecordKind::Ban {
+                out.push((RightSet::of(record.rights.as_ref()), record.seq));
             }
         }
-        Ok(out.into())
+        Ok(out)
     }
 
     /// The resources and named rights of the visible grants and revokes of the

@@ -27,6 +27,7 @@ use std::rc::Rc;
 use super::answer::{
     held_rights, history_item, holdings, lists_in_change, require_named, sort_changes, Access,
     Change, Decision, ExposurePath, HistoryItem, HistoryOf, Holding, QueryError, Want,
+    MAX_ROUTE_JOINS,
 };
 use super::eval::Eval;
 use super::index::{
@@ -87,7 +88,7 @@ impl<'s> Queries<'s> {
     ) -> Result<Decision, QueryError> {
         let want = require_named(right)?;
         let mut ev = self.eval(at, known_at)?;
-        let v = ev.decide(subject, resource, &want, true)?;
+        let v = ev.decide(subject, resource, &want, true, None)?;
         Ok(v.into_decision(subject, resource, right, at, known_at))
     }
 
@@ -142,7 +143,7 @@ impl<'s> Queries<'s> {
         }
         let mut out = Vec::new();
         for s in candidates {
-            let v = ev.decide(&s, resource, &want, false)?;
+            let v = ev.decide(&s, resource, &want, false, Some(MAX_ROUTE_JOINS))?;
             out.extend(v.into_access(s));
         }
         Ok(out)
@@ -160,7 +161,7 @@ impl<'s> Queries<'s> {
         let (resources, named) = ev.relevant(&closure)?;
         let mut rows = BTreeMap::new();
         for r in &resources {
-            let held = held_rights(&named, |y| ev.decide(subject, r, y, false))?;
+            let held = held_rights(&named, |y| ev.decide(subject, r, y, false, None))?;
             rows.insert(r.clone(), held);
         }
         Ok(holdings(rows))
@@ -300,8 +301,8 @@ impl<'s> Queries<'s> {
                 let (closure, resources, wants) = &*rel;
                 for r in resources {
                     for y in wants {
-                        let a = before.decide(s, r, y, false)?.allowed();
-                        let b = after.decide(s, r, y, false)?.allowed();
+                        let a = before.decide(s, r, y, false, None)?.allowed();
+                        let b = after.decide(s, r, y, false, None)?.allowed();
                         if a == b {
                             continue;
                         }

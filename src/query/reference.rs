@@ -529,6 +529,7 @@ impl<'a> World<'a> {
                 route: None,
                 because: vec![b],
                 banned_by: Some(b),
+                omitted: 0,
             };
         }
         if let Some(g) = self.direct_grant(s, r, want) {
@@ -536,6 +537,7 @@ impl<'a> World<'a> {
                 route: Some(Route::Direct),
                 because: vec![g],
                 banned_by: None,
+                omitted: 0,
             };
         }
         let paths = self.up_paths(s);
@@ -571,6 +573,7 @@ impl<'a> World<'a> {
                 route: Some(Route::Group(g.clone())),
                 because,
                 banned_by: None,
+                omitted: 0,
             };
         }
         let mut members: BTreeSet<&Subject> = paths.iter().flatten().map(|(g, _)| g).collect();
@@ -588,6 +591,7 @@ impl<'a> World<'a> {
             route: None,
             because: because.into_iter().collect(),
             banned_by: None,
+            omitted: 0,
         }
     }
 
