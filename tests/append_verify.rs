@@ -367,7 +367,7 @@ fn the_demo_builds_verifies_and_refuses_to_undo_the_ban() {
     let w = Workspace::new();
     let out = w.ok(&["demo", "--out", "demo"]);
     assert!(
-        out.contains("13 signed, hash-chained entries; verified"),
+        out.contains("26 signed, hash-chained entries; verified"),
         "{out}"
     );
     assert!(
