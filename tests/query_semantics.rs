@@ -328,6 +328,48 @@ fn who_can_expands_groups_and_leaves_out_banned_members() {
     );
 }
 
+/// Rule 9: a who-can row names the grant and at most 32 joins; `check`
+/// names them all. Both evaluators agree (the `Log` asks both).
+#[test]
+fn who_can_caps_the_joins_of_a_deep_route() {
+    let mut log = Log::new();
+    let depth = 40;
+    let g = log.push(
+        t(0),
+        grant(&format!("group:d{depth}"), "r", "read", t(0), None),
+    );
+    let mut joins = vec![];
+    for i in 0..depth {
+        joins.push(log.push(
+            t(0),
+            join(&format!("group:d{i}"), &format!("group:d{}", i + 1), t(0)),
+        ));
+    }
+    let rows = log.who_can("r", "read", t(1), NOW);
+    assert_eq!(rows.len(), depth + 1);
+    let bottom = rows
+        .iter()
+        .find(|a| a.subject.as_str() == "group:d0")
+        .unwrap();
+    assert_eq!(bottom.because.len(), 1 + access_ledger::MAX_ROUTE_JOINS);
+    assert_eq!(bottom.because[..3], [g, joins[0], joins[1]]);
+    assert_eq!(
+        bottom.joins_omitted,
+        (depth - access_ledger::MAX_ROUTE_JOINS) as u64
+    );
+    let near = rows
+        .iter()
+        .find(|a| a.subject.as_str() == "group:d39")
+        .unwrap();
+    assert_eq!(
+        (near.because.clone(), near.joins_omitted),
+        (vec![g, joins[39]], 0)
+    );
+    let d = log.check("group:d0", "r", "read", t(1), NOW);
+    assert_eq!(d.because.len(), 1 + depth);
+    assert_eq!(d.because[1..], joins[..]);
+}
+
 #[test]
 fn what_can_lists_rights_by_resource_with_exceptions() {
     let mut log = Log::new();
