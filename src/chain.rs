@@ -852,6 +852,15 @@ impl LedgerState {
         seqs
     }
 
+    /// `x` and every group it has ever joined, through nested groups (the
+    /// graph of all joins recorded, any time).
+    pub fn ever_groups(&self, x: &Subject) -> BTreeSet<Subject> {
+        self.static_closure(x, &self.groups)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
     /// Every subject that is one of `groups`, or has ever joined one of them
     /// through nested groups (the graph of all joins recorded, any time).
     /// Linear in the subjects and edges it finds.

@@ -587,16 +587,17 @@ impl Ledger {
         // For the commitment report: the entries each ban holds, and where
         // sharing agreements go and on what.
         let mut held: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        let mut shared: BTreeSet<Resource> = BTreeSet::new();
-        let mut recipients: BTreeSet<Subject> = BTreeSet::new();
+        let mut shared: BTreeMap<Subject, BTreeSet<Resource>> = BTreeMap::new();
         let state = self.replay(Some(now), |e, state| {
             index.add_entry(e);
             for ban in state.held_by(e) {
                 held.entry(ban).or_default().push(e.seq());
             }
             if let Event::Share { to, resource, .. } = e.body() {
-                shared.insert(resource.clone());
-                recipients.insert(to.clone());
+                shared
+                    .entry(to.clone())
+                    .or_default()
+                    .insert(resource.clone());
             }
             if let Some(next) = roots.get_mut(&e.seq()) {
                 next.1 = Some(e.recorded_at());
@@ -652,7 +653,7 @@ impl Ledger {
                 }
             }
         }
-        let bans = self.commitments(&state, held, &shared, &recipients)?;
+        let bans = self.commitments(&state, held, &shared)?;
         Ok(VerifyReport {
             entries: state.len(),
             head: state.head_hash().to_hex(),
@@ -665,35 +666,40 @@ impl Ledger {
     /// state is `state` (see [`Commitment`]): `held` as collected during the
     /// replay; back doors from `exposure` at the ban's effective time and
     /// now, for each covered subject that is, or is a member of, a share
-    /// recipient, on the ban's resource and on each resource below it that a
-    /// sharing agreement names. Only called once the indexes are verified.
+    /// recipient (`shared`: recipient -> the resources shared with it), on
+    /// the ban's resource and on each resource below it shared with that
+    /// subject or one of its groups. Only called once the indexes are
+    /// verified.
     fn commitments(
         &self,
         state: &LedgerState,
         mut held: BTreeMap<u64, Vec<u64>>,
-        shared: &BTreeSet<Resource>,
-        recipients: &BTreeSet<Subject>,
+        shared: &BTreeMap<Subject, BTreeSet<Resource>>,
     ) -> Result<Vec<BanReport>, LedgerError> {
         let queries = self.queries();
-        let reached_by_shares = state.ever_members(recipients);
+        let reached_by_shares = state.ever_members(shared.keys());
         let now = Timestamp::now();
         let mut out = Vec::new();
         for b in state.bans() {
             let held = held.remove(&b.seq).unwrap_or_default();
             let covered = state.ever_members([&b.subject]);
-            let mut resources = vec![b.resource.clone()];
-            resources.extend(
-                shared
-                    .iter()
-                    .filter(|r| *r != &b.resource && b.resource.covers(r))
-                    .cloned(),
-            );
             let mut instants = vec![b.effective_at];
             if now > b.effective_at {
                 instants.push(now);
             }
             let mut paths: Vec<BackDoor> = Vec::new();
             for c in covered.intersection(&reached_by_shares) {
+                let mut resources = BTreeSet::from([b.resource.clone()]);
+                for x in state.ever_groups(c) {
+                    resources.extend(
+                        shared
+                            .get(&x)
+                            .into_iter()
+                            .flatten()
+                            .filter(|r| b.resource.covers(r))
+                            .cloned(),
+                    );
+                }
                 for r in &resources {
                     for &at in &instants {
                         for p in queries

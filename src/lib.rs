@@ -11,7 +11,8 @@
 //!   (signing and hashing; docs/FORMAT.md), `bundle` (the one binary framing
 //!   of a run of entries, C2SP entry bundles).
 //! - **Rules**: `chain` ([`LedgerState::admit`], the single judge of an
-//!   entry, for append and verify alike).
+//!   entry, for append and verify alike; a few rules judge only new input,
+//!   see [`Provenance`]).
 //! - **Storage**: `store` (the only module that touches sled), `ledger`
 //!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints),
 //!   `head` (trusted heads: what a key holder last verified of a ledger, so
