@@ -290,8 +290,12 @@ pub struct LedgerState {
     members: BTreeMap<Subject, BTreeSet<Subject>>,
     /// (member, group) -> its joins and leaves as `(effective_at, seq, join)`,
     /// in seq order: membership at a valid time, as known at the head.
-    memberships: BTreeMap<(Subject, Subject), Vec<(Timestamp, u64, bool)>>,
+    memberships: BTreeMap<(Subject, Subject), Vec<MembershipEvent>>,
 }
+
+/// A join (`true`) or leave (`false`) of one (member, group) edge, with its
+/// `effective_at` and seq.
+type MembershipEvent = (Timestamp, u64, bool);
 
 /// The layout of the rules snapshot written by versions before membership
 /// times were kept: decodable, so that an old ledger is recognised and its

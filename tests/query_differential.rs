@@ -272,7 +272,7 @@ enum Deep {
         rights: u8,
         eff: i64,
     },
-    JoinDeep {
+    Enter {
         user: usize,
         group: usize,
         eff: i64,
@@ -299,7 +299,7 @@ fn deep_op() -> impl Strategy<Value = Deep> {
         1 => (DEEP..2 * DEEP - 1, eff.clone()).prop_map(|(at, eff)| Deep::Leave { at, eff }),
         2 => (0..DEEP, 0..DEEP, 0u8..8, eff.clone())
             .prop_map(|(from, to, rights, eff)| Deep::Cross { from, to, rights, eff }),
-        2 => (0..DEEP, DEEP..2 * DEEP, eff).prop_map(|(user, group, eff)| Deep::JoinDeep { user, group, eff }),
+        2 => (0..DEEP, DEEP..2 * DEEP, eff).prop_map(|(user, group, eff)| Deep::Enter { user, group, eff }),
     ]
 }
 
@@ -359,7 +359,7 @@ fn build_deep(ops: &[Deep]) -> Log {
                 t(now + eff),
                 None,
             ),
-            Deep::JoinDeep { user, group, eff } => {
+            Deep::Enter { user, group, eff } => {
                 join(&deep_subject(*user), &deep_subject(*group), t(now + eff))
             }
         };

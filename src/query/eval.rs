@@ -21,6 +21,10 @@ use crate::ident::{Resource, Right, Subject};
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 
+/// A subject on a depth-first walk up the groups: its groups at `T` (with
+/// the joins) and how many of them have been visited.
+type Frame = (Subject, Rc<[(Subject, u64)]>, usize);
+
 /// Live shares into a subject: `(from, seq, rights left)`.
 type Shares = Rc<[(Subject, u64, RightSet)]>;
 
@@ -328,8 +332,7 @@ impl<'s> Eval<'s> {
             return Ok(u.clone());
         }
         let mut open: HashSet<Subject> = HashSet::from([x.clone()]);
-        let mut stack: Vec<(Subject, Rc<[(Subject, u64)]>, usize)> =
-            vec![(x.clone(), self.ups(x)?, 0)];
+        let mut stack: Vec<Frame> = vec![(x.clone(), self.ups(x)?, 0)];
         while let Some((n, ups, i)) = stack.last().cloned() {
             if let Some((g, _)) = ups.get(i) {
                 stack.last_mut().expect("not empty").2 += 1;
@@ -680,8 +683,7 @@ impl<'s> Eval<'s> {
             return Ok(b.clone());
         }
         let mut open: HashSet<Subject> = HashSet::from([x.clone()]);
-        let mut stack: Vec<(Subject, Rc<[(Subject, u64)]>, usize)> =
-            vec![(x.clone(), self.ups(x)?, 0)];
+        let mut stack: Vec<Frame> = vec![(x.clone(), self.ups(x)?, 0)];
         while let Some((n, ups, i)) = stack.last().cloned() {
             if let Some((g, _)) = ups.get(i) {
                 stack.last_mut().expect("not empty").2 += 1;

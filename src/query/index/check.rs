@@ -81,39 +81,6 @@ pub(crate) fn rebuild_check(store: &Store) -> Result<IndexReport, StoreError> {
     Ok(report)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::query::test_log::{grant, join, ledger};
-    use crate::store::Tamper;
-
-    #[test]
-    fn the_indexes_of_a_ledger_are_those_of_its_entries() {
-        let log = ledger(vec![
-            grant("group:g", "db", "read", 0, None),
-            join("agency:a", "group:g", 1),
-        ]);
-        let report = rebuild_check(log.ledger.store()).unwrap();
-        assert!(report.is_consistent(), "{report:?}");
-        assert_eq!(report.entries, 3);
-        assert!(report.expected_keys > 0);
-        assert_eq!(report.first_problem, None);
-    }
-
-    #[test]
-    fn a_stray_or_altered_index_record_is_found() {
-        let log = ledger(vec![grant("agency:a", "db", "read", 0, None)]);
-        let tamper = Tamper(log.ledger.store());
-        tamper.insert_stray_index_record().unwrap();
-        let report = rebuild_check(log.ledger.store()).unwrap();
-        assert_eq!((report.extra, report.missing, report.differing), (1, 0, 0));
-        assert!(tamper.alter_index_record(0, b"not a record").unwrap());
-        let report = rebuild_check(log.ledger.store()).unwrap();
-        assert_eq!((report.extra, report.missing, report.differing), (1, 0, 1));
-        assert!(!report.is_consistent());
-    }
-}
-
 /// The index records the entries produce, as order-independent digests per
 /// index key space (the byte after `X`), built one entry at a time in
 /// constant memory: `verify`'s bounded-memory version of [`rebuild_check`].
@@ -204,5 +171,38 @@ impl IndexSink for IndexDigest {
             }
             _ => self.add(&key, &value),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::test_log::{grant, join, ledger};
+    use crate::store::Tamper;
+
+    #[test]
+    fn the_indexes_of_a_ledger_are_those_of_its_entries() {
+        let log = ledger(vec![
+            grant("group:g", "db", "read", 0, None),
+            join("agency:a", "group:g", 1),
+        ]);
+        let report = rebuild_check(log.ledger.store()).unwrap();
+        assert!(report.is_consistent(), "{report:?}");
+        assert_eq!(report.entries, 3);
+        assert!(report.expected_keys > 0);
+        assert_eq!(report.first_problem, None);
+    }
+
+    #[test]
+    fn a_stray_or_altered_index_record_is_found() {
+        let log = ledger(vec![grant("agency:a", "db", "read", 0, None)]);
+        let tamper = Tamper(log.ledger.store());
+        tamper.insert_stray_index_record().unwrap();
+        let report = rebuild_check(log.ledger.store()).unwrap();
+        assert_eq!((report.extra, report.missing, report.differing), (1, 0, 0));
+        assert!(tamper.alter_index_record(0, b"not a record").unwrap());
+        let report = rebuild_check(log.ledger.store()).unwrap();
+        assert_eq!((report.extra, report.missing, report.differing), (1, 0, 1));
+        assert!(!report.is_consistent());
     }
 }
