@@ -6,12 +6,14 @@
 //! atomic, flushed batch. If any event of a batch is refused, nothing is
 //! written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::chain::{ChainError, ChainedEntry, LedgerState, Violation};
+use crate::chain::{
+    ChainError, ChainedEntry, LedgerState, LegacyLedgerState, Provenance, Violation,
+};
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::encoding;
 use crate::entry::{Entry, EntryHash, SignedEntry};
@@ -19,7 +21,7 @@ use crate::event::Event;
 use crate::event::Roles;
 use crate::head::{state_digest, HeadError, TrustedHead};
 use crate::ident::AuthorityName;
-use crate::ident::{Origin, TimeZoneName};
+use crate::ident::{Origin, Resource, Subject, TimeZoneName};
 use crate::keys::SecretKey;
 use crate::merkle::{self, CompactRange, ConsistencyProof, InclusionProof, ProveError, TreeHash};
 use crate::note::{Note, VerifierKey};
@@ -140,9 +142,66 @@ pub struct BanReport {
     pub rights: String,
     /// From when.
     pub effective_at: Timestamp,
-    /// Whether no later entry granted it back (always true of a log that
-    /// verifies: such a grant fails verification).
-    pub kept: bool,
+    /// What became of the promise (docs/SEMANTICS.md, "Was the ban kept?").
+    pub commitment: Commitment,
+}
+
+/// What became of a ban's promise, by the log alone: *kept*, *held* or
+/// *back door open* (docs/SEMANTICS.md, "Was the ban kept?"). `verify`
+/// reports it for every ban; the export and the audit use the same words.
+/// It never affects `verify`'s verdict, which is about integrity.
+///
+/// A subject is *covered* by a ban of `B` when it is `B` or, while it is
+/// one, a member of `B` (through nested groups).
+///
+/// JSON: `{"status": "kept"}`, `{"status": "held", "entries": [seq, ...]}`,
+/// or `{"status": "back_door_open", "held": [seq, ...], "paths": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Commitment {
+    /// Nothing recorded after the ban would give a covered subject the
+    /// banned right, and no flagged share path reaches one.
+    Kept,
+    /// Entries recorded after the ban would give a covered subject the
+    /// banned right if the ban were ignored: the ban is doing its work.
+    Held {
+        /// Those entries (grants), by seq.
+        entries: Vec<u64>,
+    },
+    /// A flagged exposure path with a sharing step carries banned data to a
+    /// covered subject after the ban took effect: the ledger denies the
+    /// access, but the data can still flow there by agreement.
+    BackDoorOpen {
+        /// Entries the ban holds, as in [`Commitment::Held`] (may be empty).
+        held: Vec<u64>,
+        /// The paths, each with where and when it was found.
+        paths: Vec<BackDoor>,
+    },
+}
+
+impl std::fmt::Display for Commitment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Commitment::Kept => "kept",
+            Commitment::Held { .. } => "held",
+            Commitment::BackDoorOpen { .. } => "back door open",
+        })
+    }
+}
+
+/// A flagged exposure path that reaches a subject covered by a ban.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackDoor {
+    /// The covered subject reached.
+    pub subject: crate::ident::Subject,
+    /// The resource asked about (the ban's, or a resource below it that a
+    /// sharing agreement names).
+    pub resource: crate::ident::Resource,
+    /// The valid time at which the path was found.
+    pub at: Timestamp,
+    /// The path, as `exposure` gives it.
+    pub path: crate::query::ExposurePath,
 }
 
 impl Ledger {
@@ -215,15 +274,42 @@ impl Ledger {
                 });
             }
         }
+        let mut legacy = false;
         let (state, stored_digest) = match store.latest_state()? {
-            Some(b) => (
-                encoding::decode_derived::<LedgerState>(&b)
-                    .map_err(|e| store.damaged_derived(format!("state snapshot: {e}")))?,
-                state_digest(&b),
-            ),
+            Some(b) => match encoding::decode_derived::<LedgerState>(&b) {
+                Ok(state) => (state, state_digest(&b)),
+                // A snapshot in the layout of an earlier version: the state is
+                // rebuilt from the entries below, never read from it.
+                Err(_) if encoding::decode_derived::<LegacyLedgerState>(&b).is_ok() => {
+                    legacy = true;
+                    (LedgerState::new(), [0; 32])
+                }
+                Err(e) => return Err(store.damaged_derived(format!("state snapshot: {e}")).into()),
+            },
             None if count == 0 => return Err(StoreError::InterruptedInit(dir.to_owned()).into()),
             None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
+        if legacy {
+            let mut ledger = Ledger {
+                store,
+                state,
+                stored_digest,
+                verified: None,
+                roots: Mutex::default(),
+            };
+            let mut range = CompactRange::new();
+            ledger.state = ledger.replay(None, |e, _| {
+                range.push(TreeHash::leaf(e.bytes()));
+                Ok(())
+            })?;
+            // The state was rebuilt from the entries themselves, so it is
+            // verified; it is kept in the current layout (one atomic commit),
+            // so that the next open reads it instead of replaying again.
+            let mut w = Writer::new(&ledger.store, ledger.state.clone());
+            ledger.stored_digest = w.commit()?;
+            ledger.verified = Some(range);
+            return Ok(ledger);
+        }
         if state.len() != count {
             return Err(store
                 .damaged_derived(format!(
@@ -562,11 +648,24 @@ impl Ledger {
         let (snapshots, listed) = self.store.state_snapshots()?;
         let mut expected_states: BTreeMap<u64, [u8; 32]> = BTreeMap::new();
         let listed_sizes: Vec<u64> = listed.clone().unwrap_or_else(|| vec![total]);
+        // For the commitment report: the entries each ban holds, and where
+        // sharing agreements go and on what.
+        let mut held: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        let mut shared: BTreeMap<Subject, BTreeSet<Resource>> = BTreeMap::new();
         let state = self.replay(Some(now), |e, state| {
             index.add_entry(e);
             if listed_sizes.contains(&state.len()) {
                 let digest = state_digest(&encoding::encode_derived(state));
                 expected_states.insert(state.len(), digest);
+            }
+            for ban in state.held_by(e) {
+                held.entry(ban).or_default().push(e.seq());
+            }
+            if let Event::Share { to, resource, .. } = e.body() {
+                shared
+                    .entry(to.clone())
+                    .or_default()
+                    .insert(resource.clone());
             }
             if let Some(next) = roots.get_mut(&e.seq()) {
                 next.1 = Some(e.recorded_at());
@@ -623,9 +722,85 @@ impl Ledger {
                 }
             }
         }
-        let bans = state
-            .bans()
-            .map(|b| BanReport {
+        let bans = self.commitments(&state, held, &shared)?;
+        Ok(VerifyReport {
+            entries: state.len(),
+            head: state.head_hash().to_hex(),
+            ledger_id: state.ledger_id().to_hex(),
+            bans,
+        })
+    }
+
+    /// The commitment report of every ban of the verified log whose rules
+    /// state is `state` (see [`Commitment`]): `held` as collected during the
+    /// replay; back doors from `exposure` at the ban's effective time and
+    /// now, for each covered subject that is, or is a member of, a share
+    /// recipient (`shared`: recipient -> the resources shared with it), on
+    /// the ban's resource and on each resource below it shared with that
+    /// subject or one of its groups. Only called once the indexes are
+    /// verified.
+    fn commitments(
+        &self,
+        state: &LedgerState,
+        mut held: BTreeMap<u64, Vec<u64>>,
+        shared: &BTreeMap<Subject, BTreeSet<Resource>>,
+    ) -> Result<Vec<BanReport>, LedgerError> {
+        let queries = self.queries();
+        let reached_by_shares = state.ever_members(shared.keys());
+        let now = Timestamp::now();
+        let mut out = Vec::new();
+        for b in state.bans() {
+            let held = held.remove(&b.seq).unwrap_or_default();
+            let covered = state.ever_members([&b.subject]);
+            let mut instants = vec![b.effective_at];
+            if now > b.effective_at {
+                instants.push(now);
+            }
+            let mut paths: Vec<BackDoor> = Vec::new();
+            for c in covered.intersection(&reached_by_shares) {
+                let mut resources = BTreeSet::from([b.resource.clone()]);
+                for x in state.ever_groups(c) {
+                    resources.extend(
+                        shared
+                            .get(&x)
+                            .into_iter()
+                            .flatten()
+                            .filter(|r| b.resource.covers(r))
+                            .cloned(),
+                    );
+                }
+                for r in &resources {
+                    for &at in &instants {
+                        for p in queries
+                            .exposure(c, r, at, Timestamp::MAX)
+                            .map_err(|e| LedgerError::DerivedMismatch(e.to_string()))?
+                        {
+                            let seqs = |p: &crate::query::ExposurePath| {
+                                p.steps.iter().map(|s| s.seq).collect::<Vec<_>>()
+                            };
+                            if p.kind == crate::query::PathKind::Share
+                                && p.banned.contains(&b.seq)
+                                && !paths.iter().any(|d| seqs(&d.path) == seqs(&p))
+                            {
+                                paths.push(BackDoor {
+                                    subject: c.clone(),
+                                    resource: r.clone(),
+                                    at,
+                                    path: p,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            let commitment = if !paths.is_empty() {
+                Commitment::BackDoorOpen { held, paths }
+            } else if !held.is_empty() {
+                Commitment::Held { entries: held }
+            } else {
+                Commitment::Kept
+            };
+            out.push(BanReport {
                 seq: b.seq,
                 subject: b.subject.to_string(),
                 resource: b.resource.to_string(),
@@ -635,15 +810,11 @@ impl Ledger {
                     .map(|r| r.to_string())
                     .unwrap_or_else(|| "*".into()),
                 effective_at: b.effective_at,
-                kept: true,
-            })
-            .collect();
-        Ok(VerifyReport {
-            entries: state.len(),
-            head: state.head_hash().to_hex(),
-            ledger_id: state.ledger_id().to_hex(),
-            bans,
-        })
+                commitment,
+            });
+        }
+        out.sort_by_key(|r| r.seq);
+        Ok(out)
     }
 
     /// Replays every stored entry through the rules from an empty state (the
@@ -678,7 +849,9 @@ impl Ledger {
                 };
                 return Err(corrupt(state.len(), violation));
             }
-            let chained = state.admit(entry, now).map_err(LedgerError::Corrupt)?;
+            let chained = state
+                .admit(entry, now, Provenance::Stored)
+                .map_err(LedgerError::Corrupt)?;
             each(&chained, &state)?;
         }
         Ok(state)
@@ -763,7 +936,7 @@ impl<'s> Writer<'s> {
     ) -> Result<ChainedEntry, LedgerError> {
         let chained = self
             .state
-            .admit_signed(signed, now)
+            .admit_signed(signed, now, Provenance::New)
             .map_err(LedgerError::Refused)?;
         self.stage(&chained, true)?;
         Ok(chained)

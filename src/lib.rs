@@ -11,7 +11,8 @@
 //!   (signing and hashing; docs/FORMAT.md), `bundle` (the one binary framing
 //!   of a run of entries, C2SP entry bundles).
 //! - **Rules**: `chain` ([`LedgerState::admit`], the single judge of an
-//!   entry, for append and verify alike).
+//!   entry, for append and verify alike; a few rules judge only new input,
+//!   see [`Provenance`]).
 //! - **Storage**: `store` (the only module that touches sled), `ledger`
 //!   ([`Ledger`]: append in one durable batch, verify, reindex, checkpoints),
 //!   `head` (trusted heads: what a key holder last verified of a ledger, so
@@ -52,7 +53,7 @@ mod witness;
 
 // The public interface is:
 pub use bundle::{entries as bundle_entries, push_entry as push_bundle_entry, BundleError};
-pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Violation};
+pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Provenance, Violation};
 pub use checkpoint::{
     cosignature_message, Checkpoint, CheckpointError, SignedCheckpoint, COSIGNATURE_TIME_PREFIX,
     COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIME, TIME_EXTENSION_PREFIX,
@@ -74,7 +75,9 @@ pub use json::{
     JsonError,
 };
 pub use keys::{KeyError, PublicKey, SecretKey};
-pub use ledger::{BanReport, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT};
+pub use ledger::{
+    BackDoor, BanReport, Commitment, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT,
+};
 pub use merkle::{
     append_leaf, consistency_proof, inclusion_proof, tree_root, verify_consistency,
     verify_inclusion, CompactRange, ConsistencyProof, InclusionProof, MemoryTree, MemoryTreeError,
@@ -88,7 +91,7 @@ pub use note::{
 pub use query::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
     Holding, IndexReport, PathKind, Projection, Queries, QueryError, RightSet, Route, StepKind,
-    MAX_EXPOSURE_STEPS,
+    MAX_ROUTE_JOINS,
 };
 pub use store::{StoreError, MARKER_FILE};
 pub use time::{TimeError, Timestamp, Zone};

@@ -85,9 +85,9 @@ impl Log {
 #[test]
 fn checkpoints_prove_inclusion_and_consistency_offline() {
     let l = demo();
-    l.checkpoint("cp13.txt");
-    let cp = std::fs::read_to_string(l.w.path("cp13.txt")).unwrap();
-    assert!(cp.starts_with("chicago.gov/cpd-access-demo\n13\n"), "{cp}");
+    l.checkpoint("cp26.txt");
+    let cp = std::fs::read_to_string(l.w.path("cp26.txt")).unwrap();
+    assert!(cp.starts_with("chicago.gov/cpd-access-demo\n26\n"), "{cp}");
     assert!(
         cp.contains("\n\n\u{2014} test-only-city-log-signer "),
         "{cp}"
@@ -111,7 +111,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "inclusion",
         "--checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--ledger-key",
         &l.vkey,
         "--proof",
@@ -122,7 +122,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
     let (code, out, err) = l.w.run_bare(&args);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("ok: seq 12 is in chicago.gov/cpd-access-demo at tree size 13"),
+        out.contains("ok: seq 12 is in chicago.gov/cpd-access-demo at tree size 26"),
         "{out}"
     );
     assert!(
@@ -135,7 +135,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "inclusion",
         "--checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--ledger-key",
         &l.vkey,
         "--proof",
@@ -153,7 +153,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "inclusion",
         "--checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--ledger-key",
         &l.vkey,
         "--proof",
@@ -170,7 +170,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "inclusion",
         "--checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--ledger-key",
         &l.vkey,
         "--proof",
@@ -181,16 +181,16 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
     // The log grows; a consistency proof links the two checkpoints.
     l.grant("agency:dea");
     l.grant("agency:atf");
-    l.checkpoint("cp15.txt");
+    l.checkpoint("cp28.txt");
     std::fs::write(
         l.w.path("cons.json"),
         l.w.ok(&[
             "prove",
             "consistency",
             "--from",
-            "13",
+            "26",
             "--to",
-            "15",
+            "28",
             "--json",
         ]),
     )
@@ -199,9 +199,9 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "consistency",
         "--old-checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--checkpoint",
-        "cp15.txt",
+        "cp28.txt",
         "--ledger-key",
         &l.vkey,
         "--proof",
@@ -209,7 +209,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("at tree size 15 extends tree size 13"),
+        out.contains("at tree size 28 extends tree size 26"),
         "{out}"
     );
     // Swapped checkpoints do not fit the proof.
@@ -217,9 +217,9 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "consistency",
         "--old-checkpoint",
-        "cp15.txt",
+        "cp28.txt",
         "--checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--ledger-key",
         &l.vkey,
         "--proof",
@@ -231,7 +231,7 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
         "verify-proof",
         "inclusion",
         "--checkpoint",
-        "cp13.txt",
+        "cp26.txt",
         "--ledger-key",
         "someone+00000000+AQ==",
         "--proof",
@@ -242,15 +242,15 @@ fn checkpoints_prove_inclusion_and_consistency_offline() {
     let list: serde_json::Value =
         serde_json::from_str(&l.w.ok(&["checkpoints", "--json"])).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
-    assert_eq!(list[1]["tree_size"], 15);
+    assert_eq!(list[1]["tree_size"], 28);
     l.w.ok(&["verify"]);
 }
 
 #[test]
 fn the_witness_accepts_growth_and_refuses_rollback_fork_and_forgery() {
     let l = demo();
-    l.checkpoint("cp13.txt");
-    let (code, out, err) = l.witness("cp13.txt", None);
+    l.checkpoint("cp26.txt");
+    let (code, out, err) = l.witness("cp26.txt", None);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("accepted the first checkpoint on trust"),
@@ -261,31 +261,31 @@ fn the_witness_accepts_growth_and_refuses_rollback_fork_and_forgery() {
         "cosigned: {out}"
     );
 
-    // Fork the ledger: a copy that diverges after seq 12.
+    // Fork the ledger: a copy that diverges after seq 25.
     let fork = Workspace::new();
     copy_dir(&l.w.ledger(), &fork.ledger());
     l.grant("agency:dea");
-    l.checkpoint("cp14.txt");
+    l.checkpoint("cp27.txt");
     std::fs::write(
-        l.w.path("c13-14.json"),
+        l.w.path("c26-27.json"),
         l.w.ok(&[
             "prove",
             "consistency",
             "--from",
-            "13",
+            "26",
             "--to",
-            "14",
+            "27",
             "--json",
         ]),
     )
     .unwrap();
-    let (code, _, err) = l.witness("cp14.txt", None);
+    let (code, _, err) = l.witness("cp27.txt", None);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("witness refused the checkpoint"), "{err}");
-    let (code, _, err) = l.witness("cp14.txt", Some("c13-14.json"));
+    let (code, _, err) = l.witness("cp27.txt", Some("c26-27.json"));
     assert_eq!(code, 0, "{err}");
 
-    // The fork appends something else and signs its own size-14 checkpoint,
+    // The fork appends something else and signs its own size-27 checkpoint,
     // with copies of the keys made before the original grew (a key holder's
     // own trusted heads would refuse to sign a fork of what it signed).
     let copy_key = |k: String| {
@@ -310,27 +310,27 @@ fn the_witness_accepts_growth_and_refuses_rollback_fork_and_forgery() {
         &clerk,
     ]);
     let fork_cp = fork.ok(&["checkpoint", "--key", &signer]);
-    std::fs::write(l.w.path("fork14.txt"), &fork_cp).unwrap();
-    let (code, _, err) = l.witness("fork14.txt", None);
+    std::fs::write(l.w.path("fork27.txt"), &fork_cp).unwrap();
+    let (code, _, err) = l.witness("fork27.txt", None);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("fork"), "{err}");
 
     // Rollback to the older checkpoint.
-    let (code, _, err) = l.witness("cp13.txt", None);
+    let (code, _, err) = l.witness("cp26.txt", None);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("rollback") || err.contains("smaller"), "{err}");
 
     // A forged checkpoint (size changed) fails its signature.
-    let forged = std::fs::read_to_string(l.w.path("cp14.txt"))
+    let forged = std::fs::read_to_string(l.w.path("cp27.txt"))
         .unwrap()
-        .replacen("\n14\n", "\n15\n", 1);
+        .replacen("\n27\n", "\n28\n", 1);
     std::fs::write(l.w.path("forged.txt"), forged).unwrap();
-    let (code, _, err) = l.witness("forged.txt", Some("c13-14.json"));
+    let (code, _, err) = l.witness("forged.txt", Some("c26-27.json"));
     assert_eq!(code, 4, "{err}");
     assert!(err.to_lowercase().contains("signature"), "{err}");
 
     // The same checkpoint again is fine (idempotent).
-    let (code, _, err) = l.witness("cp14.txt", None);
+    let (code, _, err) = l.witness("cp27.txt", None);
     assert_eq!(code, 0, "{err}");
 }
 
@@ -343,7 +343,7 @@ fn the_commitment_of_a_ban_is_provable_and_only_permanent_revocations_have_one()
     let v: serde_json::Value =
         serde_json::from_str(&l.w.ok(&["prove", "commitment", "12", "--json"])).unwrap();
     assert_eq!(v["subject"], "agency:ice");
-    assert_eq!(v["inclusion"]["tree_size"], 13);
+    assert_eq!(v["inclusion"]["tree_size"], 26);
     assert_eq!(v["verifier_must"].as_array().unwrap().len(), 3);
     let err = l.w.fails(2, &["prove", "commitment", "3"]);
     assert!(err.contains("seq 3 is not a permanent revocation"), "{err}");
@@ -366,19 +366,19 @@ fn a_history_rewritten_after_a_checkpoint_fails_verify() {
     l.append(clerk, vec![now_entry(grant("agency:dea"))])
         .unwrap();
     l.checkpoint(f.key("test-only-city-log-signer")).unwrap();
-    // The operator, holding the clerk's key, re-signs entry 13 differently and
+    // The operator, holding the clerk's key, re-signs entry 26 differently and
     // rebuilds every derived index: the chain alone is consistent again...
-    let e12 = l.entry(12).unwrap().unwrap();
+    let e25 = l.entry(25).unwrap().unwrap();
     let forged = Entry::sign(
-        13,
-        *e12.hash(),
+        26,
+        *e25.hash(),
         Timestamp::now(),
         grant("agency:ice-proxy"),
         clerk,
         l.state().ledger_id(),
     );
     let tamper = access_ledger::internal::tamper(&l);
-    tamper.overwrite_entry(13, forged.bytes()).unwrap();
+    tamper.overwrite_entry(26, forged.bytes()).unwrap();
     // The record of the last acknowledged head would give it away at the
     // next open; this operator rewrites that too.
     tamper.forget_acknowledged_head().unwrap();
@@ -388,7 +388,7 @@ fn a_history_rewritten_after_a_checkpoint_fails_verify() {
     // ...but not with the checkpoint the ledger signed before.
     let err = l.verify(|_, _| {}).unwrap_err().to_string();
     assert!(
-        err.contains("stored checkpoint of tree size 14 does not match the entries"),
+        err.contains("stored checkpoint of tree size 27 does not match the entries"),
         "{err}"
     );
 }

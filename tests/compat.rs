@@ -20,6 +20,16 @@ fn an_honest_ledger_made_by_536e063_still_verifies() {
     let w = old_ledger();
     let out = w.ok(&["verify"]);
     assert!(out.contains("18 entries"), "{out}");
+    // Its grant to a member of the banned group:ice (seq 16), refused as
+    // new input from issue 11 on, is admitted as stored and held by the ban.
+    assert!(
+        out.contains("seq 15: group:ice denied * on cpd")
+            && out.contains("  held: seq 16 (grant user:officer1 read on cpd)"),
+        "{out}"
+    );
+    let (code, out, _) = w.run(&["check", "user:officer1", "cpd", "read", "--json"]);
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((code, d["banned_by"].clone()), (1, 15.into()));
     // Its entries, as that version printed them, are still what it holds.
     let old = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat-536e063/log.jsonl"),

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use access_ledger::{
     event_from_json, AuthorityName, Checkpoint, ConsistencyProof, EncodingError, Entry, Event,
-    InclusionProof, Ledger, LedgerState, Origin, Resource, Roles, SecretKey, SignedCheckpoint,
-    Subject, Text, Timestamp, TreeHash, VerifierKey, Violation, Witness, WitnessError, Zone,
-    MAX_ENCODED_LEN, SIGNATURE_CONTEXT,
+    InclusionProof, Ledger, LedgerState, Origin, Provenance, Resource, Roles, SecretKey,
+    SignedCheckpoint, Subject, Text, Timestamp, TreeHash, VerifierKey, Violation, Witness,
+    WitnessError, Zone, MAX_ENCODED_LEN, SIGNATURE_CONTEXT,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -119,7 +119,7 @@ impl World {
     fn admit(&self, e: Entry) -> Result<(), Violation> {
         self.state
             .clone()
-            .admit(e, Some(Timestamp::now()))
+            .admit(e, Some(Timestamp::now()), Provenance::New)
             .map(|_| ())
             .map_err(|c| c.violation)
     }

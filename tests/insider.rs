@@ -11,7 +11,7 @@ use access_ledger::{
     AuthorityName, Entry, Event, Ledger, Resource, Rights, SecretKey, Subject, Text, Timestamp,
 };
 
-/// The demo ledger (13 entries; seq 12 bans ICE) in a workspace.
+/// The demo ledger (26 entries; seq 12 bans ICE, seq 16 bans group:ice) in a workspace.
 fn demo() -> Workspace {
     let w = Workspace::new();
     w.ok(&["demo", "--out", "demo"]);
@@ -314,7 +314,7 @@ fn what_the_ledger_knew_is_fixed_once_checkpointed() {
     let before = entries(&w);
     let err = w.fails(3, &["import", "late.jsonl", "--key", &admin]);
     assert!(
-        err.contains("before the checkpoint of tree size 13"),
+        err.contains("before the checkpoint of tree size 26"),
         "{err}"
     );
     assert_eq!(entries(&w), before);

@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 
 use access_ledger::{
-    AuthorityName, EncodingError, Entry, Event, LedgerState, Origin, Roles, SecretKey,
+    AuthorityName, EncodingError, Entry, Event, LedgerState, Origin, Provenance, Roles, SecretKey,
     TimeZoneName, Timestamp, Violation, SIGNATURE_CONTEXT,
 };
 use base64::engine::general_purpose::STANDARD as B64;
@@ -92,7 +92,7 @@ impl Log {
     fn push(&mut self, k: &SecretKey, at: &str, ev: Event) {
         let b = self.next(k, at, ev);
         self.state
-            .admit(Entry::decode(&b).unwrap(), None)
+            .admit(Entry::decode(&b).unwrap(), None, Provenance::Stored)
             .expect("the base log is valid");
         self.entries.push(b);
     }
@@ -265,7 +265,9 @@ fn vectors() -> Vec<Vector> {
     let at = |prefix: usize| {
         let mut log = Log::new();
         for b in &full.entries[..prefix] {
-            log.state.admit(Entry::decode(b).unwrap(), None).unwrap();
+            log.state
+                .admit(Entry::decode(b).unwrap(), None, Provenance::Stored)
+                .unwrap();
             log.entries.push(b.clone());
         }
         log
@@ -904,7 +906,7 @@ fn first_refusal(entries: &[Vec<u8>]) -> Option<(u64, String)> {
             Ok(e) => e,
             Err(e) => return Some((i as u64, encoding_reason(&e))),
         };
-        if let Err(c) = state.admit(e, now) {
+        if let Err(c) = state.admit(e, now, Provenance::Stored) {
             assert_eq!(c.seq, i as u64);
             return Some((c.seq, reason(&c.violation)));
         }

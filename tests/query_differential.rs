@@ -244,3 +244,149 @@ proptest! {
         log.changes(t(from / 2), t(from / 2 + len), t(known / 2));
     }
 }
+
+/// A long sharing chain and a deep nesting of groups, with random grants,
+/// bans (on chain members and on groups), leaves and cross edges: the cases
+/// where the old depth limit cut paths and where a ban on a group must reach
+/// members several levels down.
+#[derive(Debug, Clone)]
+enum Deep {
+    Grant {
+        at: usize,
+        rights: u8,
+        eff: i64,
+    },
+    Ban {
+        at: usize,
+        r: usize,
+        rights: Option<u8>,
+        eff: i64,
+    },
+    Leave {
+        at: usize,
+        eff: i64,
+    },
+    Cross {
+        from: usize,
+        to: usize,
+        rights: u8,
+        eff: i64,
+    },
+    Enter {
+        user: usize,
+        group: usize,
+        eff: i64,
+    },
+}
+
+const DEEP: usize = 12;
+
+/// Chain member `i` (`0..DEEP`) and group `i` (`DEEP..2*DEEP`).
+fn deep_subject(i: usize) -> String {
+    if i < DEEP {
+        format!("user:c{i}")
+    } else {
+        format!("group:n{}", i - DEEP)
+    }
+}
+
+fn deep_op() -> impl Strategy<Value = Deep> {
+    let eff = -4i64..5;
+    prop_oneof![
+        3 => (0..2 * DEEP, 0u8..8, eff.clone()).prop_map(|(at, rights, eff)| Deep::Grant { at, rights, eff }),
+        2 => (0..2 * DEEP, 0..3usize, prop::option::weighted(0.5, 0u8..8), eff.clone())
+            .prop_map(|(at, r, rights, eff)| Deep::Ban { at, r, rights, eff }),
+        1 => (DEEP..2 * DEEP - 1, eff.clone()).prop_map(|(at, eff)| Deep::Leave { at, eff }),
+        2 => (0..DEEP, 0..DEEP, 0u8..8, eff.clone())
+            .prop_map(|(from, to, rights, eff)| Deep::Cross { from, to, rights, eff }),
+        2 => (0..DEEP, DEEP..2 * DEEP, eff).prop_map(|(user, group, eff)| Deep::Enter { user, group, eff }),
+    ]
+}
+
+fn build_deep(ops: &[Deep]) -> Log {
+    let mut log = Log::new();
+    let mut now = 0;
+    for i in 0..DEEP - 1 {
+        let _ = log.try_push(
+            t(0),
+            share(
+                &deep_subject(i),
+                &deep_subject(i + 1),
+                "r",
+                "read,export",
+                t(0),
+                None,
+            ),
+        );
+        let _ = log.try_push(
+            t(0),
+            join(&deep_subject(DEEP + i), &deep_subject(DEEP + i + 1), t(0)),
+        );
+    }
+    log.commit();
+    for op in ops {
+        now += 1;
+        let body = match op {
+            Deep::Grant { at, rights, eff } => grant(
+                &deep_subject(*at),
+                "r",
+                &rights_list(*rights),
+                t(now + eff),
+                None,
+            ),
+            Deep::Ban { at, r, rights, eff } => {
+                let l = rights.map(rights_list);
+                ban(
+                    &deep_subject(*at),
+                    ["r", "r/a", "q"][*r],
+                    l.as_deref(),
+                    t(now + eff),
+                )
+            }
+            Deep::Leave { at, eff } => {
+                leave(&deep_subject(*at), &deep_subject(at + 1), t(now + eff))
+            }
+            Deep::Cross {
+                from,
+                to,
+                rights,
+                eff,
+            } => share(
+                &deep_subject(*from),
+                &deep_subject(*to),
+                "r",
+                &rights_list(*rights),
+                t(now + eff),
+                None,
+            ),
+            Deep::Enter { user, group, eff } => {
+                join(&deep_subject(*user), &deep_subject(*group), t(now + eff))
+            }
+        };
+        let _ = log.try_push(t(now), body);
+    }
+    log.commit();
+    log
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases() / 4 + 1, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deep_chains_and_nested_bans_answer_as_the_naive_replay(
+        ops in prop::collection::vec(deep_op(), 1..24),
+        at in -2i64..30,
+    ) {
+        let log = build_deep(&ops);
+        let (at, known) = (t(at), t(40));
+        for i in 0..2 * DEEP {
+            let subject = deep_subject(i);
+            for resource in ["r", "r/a"] {
+                log.check(&subject, resource, "read", at, known);
+                log.exposure(&subject, resource, at, known);
+            }
+        }
+        log.who_can("r/a", "read", at, known);
+        log.who_can("r", "export", at, known);
+    }
+}

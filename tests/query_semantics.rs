@@ -223,19 +223,46 @@ fn rule_6_a_ban_denies_every_route_even_when_recorded_after_the_grant() {
 }
 
 #[test]
-fn rule_6_a_ban_on_a_group_closes_the_routes_through_it() {
+fn rule_6_a_ban_on_a_group_reaches_its_members_while_they_are_members() {
     let mut log = Log::new();
     let g = log.push(t(0), grant("group:h", "r", "read", t(0), None));
+    let own = log.push(t(0), grant("user:o", "r", "read", t(0), None));
     log.push(t(0), join("agency:a", "group:g", t(0)));
+    log.push(t(0), join("user:o", "group:a2", t(0)));
+    log.push(t(0), join("group:a2", "group:g", t(0)));
     log.push(t(0), join("group:g", "group:h", t(0)));
     let b = log.push(t(1), ban("group:g", "r", None, t(1)));
-    let d = log.check("agency:a", "r", "read", t(2), NOW);
-    assert!(!d.allowed);
-    assert_eq!((d.because, d.banned_by), (vec![b], None));
-    // Another route that avoids the banned group still works.
-    let j = log.push(t(3), join("agency:a", "group:h", t(3)));
-    let d = log.check("agency:a", "r", "read", t(4), NOW);
-    assert_eq!((d.route, d.because), (group("group:h"), vec![g, j]));
+    // Every route, the member's own grant included, and through nested groups.
+    for who in ["agency:a", "user:o", "group:a2", "group:g"] {
+        let d = log.check(who, "r", "read", t(2), NOW);
+        assert!(!d.allowed, "{who}");
+        assert_eq!((d.because, d.banned_by), (vec![b], Some(b)), "{who}");
+    }
+    // Not before the ban, not above the banned group, not as known before it.
+    assert!(log.check("user:o", "r", "read", t(0), NOW).allowed);
+    assert!(log.check("group:h", "r", "read", t(2), NOW).allowed);
+    assert!(log.check("user:o", "r", "read", t(2), t(0)).allowed);
+    // Joining another group with access does not help while a member.
+    log.push(t(3), join("agency:a", "group:h", t(3)));
+    assert_eq!(
+        log.check("agency:a", "r", "read", t(4), NOW).banned_by,
+        Some(b)
+    );
+    // Leaving the banned group ends the ban's reach.
+    log.push(t(5), leave("user:o", "group:a2", t(5)));
+    let d = log.check("user:o", "r", "read", t(6), NOW);
+    assert_eq!((d.route, d.because), (Some(Route::Direct), vec![own]));
+    log.push(t(5), leave("agency:a", "group:g", t(5)));
+    let d = log.check("agency:a", "r", "read", t(6), NOW);
+    assert_eq!(d.route, group("group:h"));
+    assert_eq!(d.because[0], g);
+    // A new grant to a member while it is one is refused; after it left, it is not.
+    assert!(log
+        .try_push(t(6), grant("group:a2", "r/x", "read", t(6), None))
+        .is_err());
+    assert!(log
+        .try_push(t(6), grant("user:o", "r/x", "read", t(6), None))
+        .is_ok());
 }
 
 #[test]
@@ -301,6 +328,48 @@ fn who_can_expands_groups_and_leaves_out_banned_members() {
     );
 }
 
+/// Rule 9: a who-can row names the grant and at most 32 joins; `check`
+/// names them all. Both evaluators agree (the `Log` asks both).
+#[test]
+fn who_can_caps_the_joins_of_a_deep_route() {
+    let mut log = Log::new();
+    let depth = 40;
+    let g = log.push(
+        t(0),
+        grant(&format!("group:d{depth}"), "r", "read", t(0), None),
+    );
+    let mut joins = vec![];
+    for i in 0..depth {
+        joins.push(log.push(
+            t(0),
+            join(&format!("group:d{i}"), &format!("group:d{}", i + 1), t(0)),
+        ));
+    }
+    let rows = log.who_can("r", "read", t(1), NOW);
+    assert_eq!(rows.len(), depth + 1);
+    let bottom = rows
+        .iter()
+        .find(|a| a.subject.as_str() == "group:d0")
+        .unwrap();
+    assert_eq!(bottom.because.len(), 1 + access_ledger::MAX_ROUTE_JOINS);
+    assert_eq!(bottom.because[..3], [g, joins[0], joins[1]]);
+    assert_eq!(
+        bottom.joins_omitted,
+        (depth - access_ledger::MAX_ROUTE_JOINS) as u64
+    );
+    let near = rows
+        .iter()
+        .find(|a| a.subject.as_str() == "group:d39")
+        .unwrap();
+    assert_eq!(
+        (near.because.clone(), near.joins_omitted),
+        (vec![g, joins[39]], 0)
+    );
+    let d = log.check("group:d0", "r", "read", t(1), NOW);
+    assert_eq!(d.because.len(), 1 + depth);
+    assert_eq!(d.because[1..], joins[..]);
+}
+
 #[test]
 fn what_can_lists_rights_by_resource_with_exceptions() {
     let mut log = Log::new();
@@ -345,7 +414,7 @@ fn what_can_lists_rights_by_resource_with_exceptions() {
 }
 
 #[test]
-fn exposure_follows_memberships_and_shares_without_cycles_up_to_the_depth_limit() {
+fn exposure_follows_memberships_and_shares_without_cycles_or_a_depth_limit() {
     let mut log = Log::new();
     let g = log.push(t(0), grant("user:u0", "r", "read", t(0), None));
     let mut shares = vec![];
@@ -370,10 +439,62 @@ fn exposure_follows_memberships_and_shares_without_cycles_up_to_the_depth_limit(
     let mut want = vec![g];
     want.extend(&shares[..8]);
     assert_eq!(seqs(&p[0]), want);
-    // Nine share steps exceed the limit of eight.
-    assert!(log.exposure("user:u9", "r", t(1), NOW).is_empty());
+    // Nine share steps: found (the old limit of eight steps hid it).
+    let p = log.exposure("user:u9", "r", t(1), NOW);
+    assert_eq!(p.len(), 1);
+    assert_eq!(seqs(&p[0]).len(), 10);
     let p = log.exposure("user:u0", "r", t(1), NOW);
     assert_eq!((p.len(), p[0].kind), (1, PathKind::Direct));
+    // Ten nested groups: the grant at the top reaches the bottom.
+    let top = log.push(t(0), grant("group:n9", "q", "read", t(0), None));
+    for i in 0..9 {
+        log.push(
+            t(0),
+            join(&format!("group:n{i}"), &format!("group:n{}", i + 1), t(0)),
+        );
+    }
+    let p = log.exposure("group:n0", "q", t(1), NOW);
+    assert_eq!(
+        (p.len(), p[0].kind, p[0].steps.len()),
+        (1, PathKind::Group, 10)
+    );
+    assert_eq!(p[0].steps[0].seq, top);
+    assert!(log.check("group:n0", "q", "read", t(1), NOW).allowed);
+}
+
+/// Rule 11: a path is flagged when the data it carries overlaps a ban on a
+/// subject of the path, on the resource asked, an ancestor or a descendant,
+/// or a ban of a group that subject is a member of.
+#[test]
+fn exposure_flags_partial_overlaps_and_bans_of_groups() {
+    let mut log = Log::new();
+    let g = log.push(t(0), grant("agency:fbi", "cpd", "read", t(0), None));
+    let h = log.push(
+        t(0),
+        share("agency:fbi", "agency:ice", "cpd", "read", t(0), None),
+    );
+    let b = log.push(t(1), ban("agency:ice", "cpd/clear", None, t(1)));
+    let p = log.exposure("agency:ice", "cpd", t(2), NOW);
+    assert_eq!(p.len(), 1);
+    assert_eq!((seqs(&p[0]), p[0].banned.clone()), (vec![g, h], vec![b]));
+    // A member of a banned group, reached by a share.
+    log.push(t(2), join("user:officer1", "group:ice", t(2)));
+    let gb = log.push(t(2), ban("group:ice", "cpd", Some("read"), t(2)));
+    let h2 = log.push(
+        t(2),
+        share("agency:fbi", "user:officer1", "cpd", "read", t(2), None),
+    );
+    let p = log.exposure("user:officer1", "cpd/x", t(3), NOW);
+    assert_eq!((seqs(&p[0]), p[0].banned.clone()), (vec![g, h2], vec![gb]));
+    // Not flagged where the ban does not reach: another resource.
+    log.push(t(3), grant("agency:fbi", "cook", "read", t(3), None));
+    log.push(
+        t(3),
+        share("agency:fbi", "agency:ice", "cook", "read", t(3), None),
+    );
+    assert!(log.exposure("agency:ice", "cook", t(4), NOW)[0]
+        .banned
+        .is_empty());
 }
 
 #[test]

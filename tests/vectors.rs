@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use access_ledger::{
-    AuthorityName, Entry, EntryHash, Event, LedgerState, Origin, Roles, SecretKey,
+    AuthorityName, Entry, EntryHash, Event, LedgerState, Origin, Provenance, Roles, SecretKey,
 };
 use serde_json::{json, Value};
 
@@ -146,7 +146,7 @@ fn build() -> (Vec<SecretKey>, Vec<Entry>) {
             state.ledger_id(),
         );
         let c = state
-            .admit(e.entry().clone(), None)
+            .admit(e.entry().clone(), None, Provenance::New)
             .expect("vector entries are valid");
         out.push(c.entry().clone());
     }
@@ -340,7 +340,7 @@ fn the_crate_decodes_the_vectors_and_rejects_them_in_another_ledger() {
     for e in &entries {
         let decoded = Entry::decode(e.bytes()).unwrap();
         assert_eq!(&decoded, e);
-        state.admit(decoded, None).unwrap();
+        state.admit(decoded, None, Provenance::New).unwrap();
     }
     // The same entry 1 under a different ledger id fails its signature.
     let other = EntryHash([7; 32]);

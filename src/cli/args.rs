@@ -443,6 +443,12 @@ pub struct Exposure {
     /// What.
     #[arg(value_parser = value::resource())]
     pub resource: Resource,
+    /// Most paths to list; the rest are counted ("and N more").
+    #[arg(long, default_value_t = 20, value_name = "N", conflicts_with = "all")]
+    pub limit: usize,
+    /// List every path.
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
     pub q: QueryArgs,
 }

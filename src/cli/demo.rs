@@ -52,12 +52,13 @@ impl Demo {
         for b in &report.bans {
             writeln!(
                 tour,
-                "  Permanent revocation (seq {}): {} denied {} on {} from {}, kept.",
+                "  Permanent revocation (seq {}): {} denied {} on {} from {}: {}.",
                 b.seq,
                 b.subject,
                 b.rights,
                 b.resource,
-                b.effective_at.local(&zone)
+                b.effective_at.local(&zone),
+                b.commitment
             )?;
         }
         writeln!(
@@ -87,6 +88,19 @@ impl Demo {
         writeln!(
             tour,
             "      (the FBI's sharing agreement still reaches ICE: flagged)"
+        )?;
+        writeln!(
+            tour,
+            "  access-ledger --ledger {l} exposure user:ice-analyst-2 cpd/clear/arrests --at 2019-08-02"
+        )?;
+        writeln!(
+            tour,
+            "      (a chain of nine task-force agreements reaches a member of the banned group:ice)"
+        )?;
+        writeln!(tour, "  access-ledger --ledger {l} verify")?;
+        writeln!(
+            tour,
+            "      (each ban: kept, held, or back door open, with the sharing paths)"
         )?;
         writeln!(
             tour,

@@ -201,7 +201,13 @@ impl Exposure {
     pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
         let (ledger, clock, t) = open(ctx, &self.q)?;
         let (s, r) = (&self.subject, &self.resource);
-        let paths = ledger.queries().exposure(s, r, t.at, t.known_at)?;
+        let mut paths = ledger.queries().exposure(s, r, t.at, t.known_at)?;
+        let total = paths.len();
+        let flagged = paths.iter().filter(|p| !p.banned.is_empty()).count();
+        if !self.all {
+            paths.truncate(self.limit);
+        }
+        let more = total - paths.len();
         let mut out = std::io::stdout().lock();
         if self.q.format == Format::Json {
             output::json(
@@ -211,6 +217,10 @@ impl Exposure {
                     "resource": r.as_str(),
                     "at": t.at,
                     "known_at": t.known_at,
+                    "total": total,
+                    "flagged": flagged,
+                    "shown": paths.len(),
+                    "truncated": more > 0,
                     "paths": paths,
                 }),
             )?;
@@ -218,9 +228,8 @@ impl Exposure {
         }
         writeln!(
             out,
-            "how data of {r} reaches {s} {}: {} path(s)",
+            "how data of {r} reaches {s} {}: {total} path(s), {flagged} flagged",
             when(&clock, &t),
-            paths.len()
         )?;
         for (i, p) in paths.iter().enumerate() {
             let flag = if p.banned.is_empty() {
@@ -243,6 +252,9 @@ impl Exposure {
                     step.seq, step.subject
                 )?;
             }
+        }
+        if more > 0 {
+            writeln!(out, "  and {more} more (use --all)")?;
         }
         Ok(exit::OK)
     }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use access_ledger::Commitment;
 use serde_json::json;
 
 use super::args::{Reindex, Verify};
@@ -28,20 +29,54 @@ impl Verify {
         writeln!(out, "ledger id {}", report.ledger_id)?;
         writeln!(out, "head      {}", report.head)?;
         for b in &report.bans {
+            let words = match &b.commitment {
+                Commitment::Kept => "kept (nothing in the log grants it back or shares it)".into(),
+                Commitment::Held { entries } => format!(
+                    "held (the ban denies what {} later entr{} would give)",
+                    entries.len(),
+                    if entries.len() == 1 { "y" } else { "ies" }
+                ),
+                Commitment::BackDoorOpen { paths, .. } => format!(
+                    "BACK DOOR OPEN ({} sharing path(s) carry banned data to a covered subject)",
+                    paths.len()
+                ),
+                other => other.to_string(),
+            };
             writeln!(
                 out,
-                "permanent revocation seq {}: {} denied {} on {} from {}: {}",
+                "permanent revocation seq {}: {} denied {} on {} from {}: {words}",
                 b.seq,
                 b.subject,
                 b.rights,
                 b.resource,
                 b.effective_at.local(&zone),
-                if b.kept {
-                    "kept (nothing in the log grants it back)"
-                } else {
-                    "BROKEN"
-                }
             )?;
+            let held = match &b.commitment {
+                Commitment::Held { entries } => entries.as_slice(),
+                Commitment::BackDoorOpen { held, .. } => held.as_slice(),
+                _ => &[],
+            };
+            for seq in held {
+                let summary = ledger
+                    .entry(*seq)?
+                    .map(|e| e.body().summary())
+                    .unwrap_or_default();
+                writeln!(out, "  held: seq {seq} ({summary})")?;
+            }
+            if let Commitment::BackDoorOpen { paths, .. } = &b.commitment {
+                for d in paths {
+                    let seqs: Vec<u64> = d.path.steps.iter().map(|s| s.seq).collect();
+                    let rights =
+                        serde_json::to_string(&d.path.rights).expect("right sets serialise");
+                    writeln!(
+                        out,
+                        "  back door: seqs {seqs:?} bring {} data {rights} to {} at {}",
+                        d.resource,
+                        d.subject,
+                        d.at.local(&zone)
+                    )?;
+                }
+            }
         }
         Ok(exit::OK)
     }

@@ -21,9 +21,10 @@ use crate::ident::{AuthorityName, Resource, Right, Rights, Subject};
 use crate::store::StoreError;
 use crate::time::Timestamp;
 
-/// Longest exposure path, in steps after its grant (membership and share
-/// steps together). Longer paths are not listed.
-pub const MAX_EXPOSURE_STEPS: usize = 8;
+/// Most joins a `who-can` row lists in its `because` (see
+/// [`Access::joins_omitted`]): a row per member of a group nested thousands
+/// deep would otherwise make the answer quadratic in the depth.
+pub const MAX_ROUTE_JOINS: usize = 32;
 
 /// Why a query could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +107,17 @@ pub struct Access {
     pub subject: Subject,
     /// The route `check` reports for it.
     pub route: Route,
-    /// The grant and joins of that route, as in [`Decision::because`].
+    /// The grant and joins of that route, as in [`Decision::because`], with
+    /// at most [`MAX_ROUTE_JOINS`] joins (the ones nearest the subject).
     pub because: Vec<u64>,
+    /// How many joins of the route `because` leaves out (`check` lists them
+    /// all). Omitted from JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub joins_omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One resource of `what-can` and the rights the subject holds on it.
@@ -141,7 +151,7 @@ pub struct HeldRight {
 /// A set of rights that may be infinite: the algebra of exposure paths.
 ///
 /// JSON: `{"only": ["read"]}` or `{"all_except": ["read"]}` (`{"all_except": []}` is every right).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RightSet {
     /// Exactly these rights (never `*`).
@@ -180,6 +190,11 @@ impl RightSet {
             }
             (AllExcept(a), AllExcept(b)) => AllExcept(a.union(b).cloned().collect()),
         }
+    }
+
+    /// Whether every right of `self` is in `other`.
+    pub fn is_subset(&self, other: &RightSet) -> bool {
+        self.minus(other).is_empty()
     }
 
     /// The rights in `self` but not in `other`.
@@ -231,7 +246,9 @@ pub struct ExposureStep {
 }
 
 /// One way data of a resource reaches a subject: from a grant, down through
-/// group memberships and along sharing agreements. See docs/SEMANTICS.md.
+/// group memberships and along sharing agreements, as one canonical witness
+/// of a reachable state (the last step and the rights it brings). See
+/// docs/SEMANTICS.md, rule 11.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExposurePath {
     /// Direct, group or share.
@@ -240,8 +257,10 @@ pub struct ExposurePath {
     pub steps: Vec<ExposureStep>,
     /// The rights that survive the whole path (never empty).
     pub rights: RightSet,
-    /// The bans on subjects of the path that cover the resource and some of
-    /// these rights; a path with bans reaches a banned subject (it is flagged).
+    /// The bans that reach a subject of the path (its own, or its groups' at
+    /// `T`) on the resource, an ancestor or a descendant, and some of these
+    /// rights; a path with bans carries banned data to a banned subject (it
+    /// is flagged).
     pub banned: Vec<u64>,
 }
 
@@ -335,6 +354,9 @@ pub(super) struct Verdict {
     pub(super) because: Vec<u64>,
     /// As [`Decision::banned_by`].
     pub(super) banned_by: Option<u64>,
+    /// Joins of the route left out of `because` already (an evaluator asked
+    /// for at most [`MAX_ROUTE_JOINS`]).
+    pub(super) omitted: u64,
 }
 
 impl Verdict {
@@ -365,12 +387,18 @@ impl Verdict {
         }
     }
 
-    /// As a row of `who-can` for `subject`, if it has access.
+    /// As a row of `who-can` for `subject`, if it has access, with at most
+    /// [`MAX_ROUTE_JOINS`] joins.
     pub(super) fn into_access(self, subject: Subject) -> Option<Access> {
+        let mut because = self.because;
+        let keep = 1 + MAX_ROUTE_JOINS;
+        let joins_omitted = self.omitted + because.len().saturating_sub(keep) as u64;
+        because.truncate(keep);
         Some(Access {
             subject,
             route: self.route?,
-            because: self.because,
+            because,
+            joins_omitted,
         })
     }
 }
@@ -466,6 +494,40 @@ pub(super) fn require_named(right: &Right) -> Result<Want, QueryError> {
     } else {
         Ok(Want::Named(right.clone()))
     }
+}
+
+/// The canonical exposure answer from candidate paths that each end at the
+/// subject asked about: for each reachable state (the last step, the rights
+/// carried) the shortest path, then the one with the smallest seqs; then,
+/// for each last step, only the states whose rights no other state of that
+/// step contains. Sorted by [`sort_paths`]; bans not yet filled in.
+pub(super) fn canonical_paths(candidates: Vec<ExposurePath>) -> Vec<ExposurePath> {
+    let mut best: BTreeMap<(u64, RightSet), ExposurePath> = BTreeMap::new();
+    for p in candidates {
+        let last = p.steps[p.steps.len() - 1].seq;
+        let key = (last, p.rights.clone());
+        let better = |old: &ExposurePath| {
+            let seqs = |x: &ExposurePath| x.steps.iter().map(|s| s.seq).collect::<Vec<_>>();
+            (p.steps.len(), seqs(&p)) < (old.steps.len(), seqs(old))
+        };
+        match best.get(&key) {
+            Some(old) if !better(old) => {}
+            _ => {
+                best.insert(key, p);
+            }
+        }
+    }
+    let all: Vec<((u64, RightSet), ExposurePath)> = best.into_iter().collect();
+    let mut out: Vec<ExposurePath> = all
+        .iter()
+        .filter(|((last, rights), _)| {
+            !all.iter()
+                .any(|((l2, r2), _)| l2 == last && r2 != rights && rights.is_subset(r2))
+        })
+        .map(|(_, p)| p.clone())
+        .collect();
+    sort_paths(&mut out);
+    out
 }
 
 /// Orders [`ExposurePath`]s: by kind, then by the seqs of their steps.

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::answer::{
-    path_kind, ExposurePath, ExposureStep, RightSet, Route, StepKind, Verdict, Want,
-    MAX_EXPOSURE_STEPS,
+    canonical_paths, path_kind, ExposurePath, ExposureStep, RightSet, Route, StepKind, Verdict,
+    Want,
 };
 use super::index::{
     decode_membership, decode_record, name_covers, resource_from, split, subject_from, undecodable,
@@ -20,6 +20,10 @@ use super::index::{
 use crate::ident::{Resource, Right, Subject};
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
+
+/// A subject on a depth-first walk up the groups: its groups at `T` (with
+/// the joins) and how many of them have been visited.
+type Frame = (Subject, Rc<[(Subject, u64)]>, usize);
 
 /// Live shares into a subject: `(from, seq, rights left)`.
 type Shares = Rc<[(Subject, u64, RightSet)]>;
@@ -62,7 +66,8 @@ fn rights_left(
 /// What the access records of one subject say about one (resource, right) at `T`.
 #[derive(Debug, Clone, Copy, Default)]
 struct NodeState {
-    first_ban: Option<u64>,
+    /// The first ban of the subject itself, as `(effective_at, seq)`.
+    first_ban: Option<(Timestamp, u64)>,
     last_revoke: Option<u64>,
     direct_grant: Option<u64>,
     live_grant: bool,
@@ -76,7 +81,7 @@ fn node_state(records: &[IndexRecord], want: &Want, at: Timestamp) -> NodeState 
     for r in records {
         match r.kind {
             RecordKind::Ban if st.first_ban.is_none() && want.withdrawn_by(r.rights.as_ref()) => {
-                st.first_ban = Some(r.seq);
+                st.first_ban = Some((r.eff, r.seq));
             }
             RecordKind::Revoke if want.withdrawn_by(r.rights.as_ref()) => {
                 st.last_revoke = Some(r.seq);
@@ -94,6 +99,23 @@ fn node_state(records: &[IndexRecord], want: &Want, at: Timestamp) -> NodeState 
     st
 }
 
+/// What a subject's groups at `T` give it for one (resource, right), memoised
+/// so that the members of a deep or wide group graph share the work.
+#[derive(Debug, Clone, Default)]
+struct Up {
+    /// The first ban, as `(effective_at, seq)`, of the subject or of any
+    /// group it is a member of (rule 6).
+    ban: Option<(Timestamp, u64)>,
+    /// The route a member of this subject would use through it (rule 7.3):
+    /// the group with the smallest name among the subject itself (if it has
+    /// direct access) and the groups it is a member of that do, its deciding
+    /// grant, and the length of the canonical path to it.
+    best: Option<(Subject, u64, u32)>,
+    /// The first step of that path: the group and the join (none when the
+    /// subject is the group itself).
+    next: Option<(Subject, u64)>,
+}
+
 /// One query's view of the indexes at `(T, K)`, with caches.
 ///
 /// `kseq` is the last seq known at `K` (see `Queries::known_seq`): index
@@ -106,6 +128,10 @@ pub(super) struct Eval<'s> {
     records: HashMap<Resource, HashMap<Subject, Rc<[IndexRecord]>>>,
     ups: HashMap<Subject, Rc<[(Subject, u64)]>>,
     shares: HashMap<(Subject, Resource), Shares>,
+    /// Rule 6 and rule 7 per subject, for one (resource, right): see [`Up`].
+    up: HashMap<(Resource, Want), HashMap<Subject, Up>>,
+    /// The bans reaching each subject, for the one resource of an exposure.
+    bans: HashMap<Subject, Rc<[(RightSet, u64)]>>,
     /// When set, `records` holds every subject with a record covering this
     /// resource: any other subject has none, without a scan.
     complete: Option<Resource>,
@@ -121,6 +147,8 @@ impl<'s> Eval<'s> {
             records: HashMap::new(),
             ups: HashMap::new(),
             shares: HashMap::new(),
+            up: HashMap::new(),
+            bans: HashMap::new(),
             complete: None,
         }
     }
@@ -293,19 +321,80 @@ impl<'s> Eval<'s> {
         Ok(seen)
     }
 
+    /// [`Up`] of `x` for `(r, want)`, computed for `x` and every group above
+    /// it at `T` that has not been computed yet, depth first without
+    /// recursion (a group graph may be thousands deep), each group once per
+    /// query. A membership cycle, which the chain rules refuse, is cut where
+    /// it closes.
+    fn up(&mut self, x: &Subject, r: &Resource, want: &Want) -> Result<Up, StoreError> {
+        let key = (r.clone(), want.clone());
+        if let Some(u) = self.up.get(&key).and_then(|m| m.get(x)) {
+            return Ok(u.clone());
+        }
+        let mut open: HashSet<Subject> = HashSet::from([x.clone()]);
+        let mut stack: Vec<Frame> = vec![(x.clone(), self.ups(x)?, 0)];
+        while let Some((n, ups, i)) = stack.last().cloned() {
+            if let Some((g, _)) = ups.get(i) {
+                stack.last_mut().expect("not empty").2 += 1;
+                let done = self.up.get(&key).is_some_and(|m| m.contains_key(g));
+                if !done && open.insert(g.clone()) {
+                    let gu = self.ups(g)?;
+                    stack.push((g.clone(), gu, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            open.remove(&n);
+            let st = self.state(&n, r, want)?;
+            let memo = self.up.entry(key.clone()).or_default();
+            let mut u = Up {
+                ban: st.first_ban,
+                best: st.direct_grant.map(|g| (n.clone(), g, 0)),
+                next: None,
+            };
+            for (g, j) in ups.iter() {
+                // A group still open is on a cycle: the edge is cut.
+                let Some(gu) = memo.get(g) else { continue };
+                if let Some(b) = gu.ban {
+                    u.ban = Some(u.ban.map_or(b, |a| a.min(b)));
+                }
+                if let Some((name, grant, dist)) = &gu.best {
+                    let better = match &u.best {
+                        None => true,
+                        Some((bn, _, bd)) => (name, dist + 1) < (bn, *bd),
+                    };
+                    if better {
+                        u.best = Some((name.clone(), *grant, dist + 1));
+                        u.next = Some((g.clone(), *j));
+                    }
+                }
+            }
+            memo.insert(n, u);
+        }
+        Ok(self.up[&key][x].clone())
+    }
+
     /// The decision for `(s, r, want)`; see docs/SEMANTICS.md, rules 4 to 8.
+    /// `explain` asks for the `because` of a denial without a ban (rule 8),
+    /// which walks the subject's whole membership closure; `cap` limits the
+    /// joins of an allowed route's `because` (the rest are counted in
+    /// `omitted`).
     pub(super) fn decide(
         &mut self,
         s: &Subject,
         r: &Resource,
         want: &Want,
+        explain: bool,
+        cap: Option<usize>,
     ) -> Result<Verdict, StoreError> {
         let st = self.state(s, r, want)?;
-        if let Some(b) = st.first_ban {
+        let u = self.up(s, r, want)?;
+        if let Some((_, b)) = u.ban {
             return Ok(Verdict {
                 route: None,
                 because: vec![b],
                 banned_by: Some(b),
+                omitted: 0,
             });
         }
         if let Some(g) = st.direct_grant {
@@ -313,54 +402,52 @@ impl<'s> Eval<'s> {
                 route: Some(Route::Direct),
                 because: vec![g],
                 banned_by: None,
+                omitted: 0,
             });
         }
-        // Breadth first over unbanned groups, each level in path order and each
-        // node's groups by name: the first path found to a group is its
-        // shortest, then lexicographically smallest, open path.
-        let mut parent: HashMap<Subject, (Subject, u64)> = HashMap::new();
-        let mut seen: HashSet<Subject> = HashSet::from([s.clone()]);
-        let mut frontier = vec![s.clone()];
-        let mut best: Option<(Subject, u64)> = None;
-        while !frontier.is_empty() {
-            let mut next = Vec::new();
-            for n in &frontier {
-                for (g, j) in self.ups(n)?.iter() {
-                    if !seen.insert(g.clone()) {
-                        continue;
-                    }
-                    let gs = self.state(g, r, want)?;
-                    if gs.first_ban.is_some() {
-                        continue;
-                    }
-                    parent.insert(g.clone(), (n.clone(), *j));
-                    next.push(g.clone());
-                    if let Some(grant) = gs.direct_grant {
-                        if !matches!(&best, Some((b, _)) if b <= g) {
-                            best = Some((g.clone(), grant));
-                        }
-                    }
+        // Rule 7.3 through the groups only: the best of s's groups' routes
+        // (s's own direct access was handled above). Nobody in the closure is
+        // banned (else s would be), so every path is open.
+        let mut best: Option<(Subject, u64, u32, Subject, u64)> = None;
+        let cap = cap.unwrap_or(usize::MAX);
+        for (g, j) in self.ups(s)?.iter() {
+            let gu = self.up(g, r, want)?;
+            if let Some((name, grant, dist)) = gu.best {
+                if best
+                    .as_ref()
+                    .is_none_or(|(bn, _, bd, _, _)| (&name, dist) < (bn, *bd))
+                {
+                    best = Some((name, grant, dist, g.clone(), *j));
                 }
             }
-            frontier = next;
         }
-        if let Some((g, grant)) = best {
-            let mut joins = Vec::new();
-            let mut cur = &g;
-            while cur != s {
-                let (p, j) = &parent[cur];
-                joins.push(*j);
-                cur = p;
+        if let Some((name, grant, dist, first, join)) = best {
+            let mut because = vec![grant, join];
+            let mut cur = first;
+            while because.len() <= cap {
+                let Some((g, j)) = self.up(&cur, r, want)?.next else {
+                    break;
+                };
+                because.push(j);
+                cur = g;
             }
-            let mut because = vec![grant];
-            because.extend(joins.into_iter().rev());
+            let omitted = (u64::from(dist) + 2).saturating_sub(because.len() as u64);
             return Ok(Verdict {
-                route: Some(Route::Group(g)),
+                route: Some(Route::Group(name)),
                 because,
                 banned_by: None,
+                omitted,
             });
         }
-        // Denied: explain with the whole membership closure, bans ignored.
+        if !explain {
+            return Ok(Verdict {
+                route: None,
+                because: vec![],
+                banned_by: None,
+                omitted: 0,
+            });
+        }
+        // Denied: explain with the whole membership closure.
         let mut closure: BTreeSet<Subject> = BTreeSet::from([s.clone()]);
         let mut stack = vec![s.clone()];
         while let Some(n) = stack.pop() {
@@ -376,14 +463,12 @@ impl<'s> Eval<'s> {
             if xs.live_grant && xs.direct_grant.is_none() {
                 because.extend(xs.last_revoke);
             }
-            if x != s {
-                because.extend(xs.first_ban);
-            }
         }
         Ok(Verdict {
             route: None,
             because: because.into_iter().collect(),
             banned_by: None,
+            omitted: 0,
         })
     }
 
@@ -435,65 +520,220 @@ impl<'s> Eval<'s> {
         Ok(out)
     }
 
-    /// Exposure, walking backwards from the subject: `node` is where the data
-    /// must come from, `suffix` the steps from `node` to the subject.
-    pub(super) fn exposure_walk(
+    /// Exposure (rule 11): every reachable state at `s` (the last step and
+    /// the rights it brings) with its canonical witness, and the bans of
+    /// each path.
+    ///
+    /// First a search backwards from `s` finds every subject data of `r` can
+    /// come from, and the edges between them (each subject's groups and the
+    /// shares into it are read once). Then a breadth-first search forwards
+    /// over states (subject, rights carried), from every live grant of those
+    /// subjects, level by level, each level in the order of its witnesses and
+    /// each state's edges by seq: the first time a state is reached is by its
+    /// shortest witness with the smallest seqs. Each state is expanded once,
+    /// so the cost is linear in the edges times the distinct right sets (a
+    /// handful), whatever the number of paths.
+    pub(super) fn exposure(
         &mut self,
+        s: &Subject,
         r: &Resource,
-        node: &Subject,
-        suffix: &mut Vec<ExposureStep>,
-        on_path: &mut Vec<Subject>,
-        rights: &RightSet,
-        out: &mut Vec<ExposurePath>,
-    ) -> Result<(), StoreError> {
-        for (g, gr) in self.grant_rights(node, r)? {
-            let pr = gr.intersect(rights);
-            if pr.is_empty() {
-                continue;
+    ) -> Result<Vec<ExposurePath>, StoreError> {
+        // Backwards: the subjects that can reach s, and the edges forwards.
+        type Edge = (u64, StepKind, Subject, RightSet);
+        let mut fwd: HashMap<Subject, Vec<Edge>> = HashMap::new();
+        let mut seen: HashSet<Subject> = HashSet::from([s.clone()]);
+        let mut order = vec![s.clone()];
+        let mut i = 0;
+        while i < order.len() {
+            let n = order[i].clone();
+            i += 1;
+            let mut edges: Vec<(Subject, Edge)> = Vec::new();
+            for (g, j) in self.ups(&n)?.iter() {
+                edges.push((g.clone(), (*j, StepKind::Join, n.clone(), RightSet::all())));
             }
-            let mut steps = vec![ExposureStep {
+            for (from, h, hr) in self.shares_into(&n, r)?.iter() {
+                edges.push((from.clone(), (*h, StepKind::Share, n.clone(), hr.clone())));
+            }
+            for (from, e) in edges {
+                if seen.insert(from.clone()) {
+                    order.push(from.clone());
+                }
+                fwd.entry(from).or_default().push(e);
+            }
+        }
+        for v in fwd.values_mut() {
+            v.sort_by_key(|e| e.0);
+        }
+        // Forwards, over states; `node` holds each state's parent and step.
+        struct Node {
+            subject: Subject,
+            rights: RightSet,
+            parent: Option<usize>,
+            seq: u64,
+            kind: StepKind,
+        }
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut states: HashSet<(Subject, RightSet)> = HashSet::new();
+        let mut found: BTreeMap<(u64, RightSet), usize> = BTreeMap::new();
+        let mut starts: Vec<(u64, Subject, RightSet)> = Vec::new();
+        for x in &order {
+            for (g, gr) in self.grant_rights(x, r)? {
+                starts.push((g, x.clone(), gr));
+            }
+        }
+        starts.sort_by_key(|(g, _, _)| *g);
+        let mut level: Vec<usize> = Vec::new();
+        for (g, x, gr) in starts {
+            let id = nodes.len();
+            nodes.push(Node {
+                subject: x.clone(),
+                rights: gr.clone(),
+                parent: None,
                 seq: g,
                 kind: StepKind::Grant,
-                subject: node.clone(),
-            }];
-            steps.extend(suffix.iter().rev().cloned());
-            out.push(ExposurePath {
+            });
+            if &x == s {
+                found.entry((g, gr)).or_insert(id);
+            } else if states.insert((x, gr)) {
+                level.push(id);
+            }
+        }
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for id in level {
+                let from = nodes[id].subject.clone();
+                let rights = nodes[id].rights.clone();
+                for (seq, kind, to, er) in fwd.get(&from).into_iter().flatten() {
+                    let carried = rights.intersect(er);
+                    if carried.is_empty() {
+                        continue;
+                    }
+                    let at_s = to == s;
+                    if at_s && found.contains_key(&(*seq, carried.clone())) {
+                        continue;
+                    }
+                    if !at_s && !states.insert((to.clone(), carried.clone())) {
+                        continue;
+                    }
+                    let nid = nodes.len();
+                    nodes.push(Node {
+                        subject: to.clone(),
+                        rights: carried.clone(),
+                        parent: Some(id),
+                        seq: *seq,
+                        kind: *kind,
+                    });
+                    if at_s {
+                        found.insert((*seq, carried), nid);
+                    } else {
+                        next.push(nid);
+                    }
+                }
+            }
+            level = next;
+        }
+        let mut candidates = Vec::with_capacity(found.len());
+        for id in found.into_values() {
+            let mut steps = Vec::new();
+            let mut cur = Some(id);
+            while let Some(c) = cur {
+                let n = &nodes[c];
+                steps.push(ExposureStep {
+                    seq: n.seq,
+                    kind: n.kind,
+                    subject: n.subject.clone(),
+                });
+                cur = n.parent;
+            }
+            steps.reverse();
+            candidates.push(ExposurePath {
                 kind: path_kind(&steps),
                 steps,
-                rights: pr,
+                rights: nodes[id].rights.clone(),
                 banned: vec![],
             });
         }
-        if suffix.len() >= MAX_EXPOSURE_STEPS {
-            return Ok(());
-        }
-        // The edges into `node`, joins (by group) before shares: (where the
-        // data comes from, the step that brings it here, the rights it keeps).
-        let mut edges: Vec<(Subject, u64, StepKind, RightSet)> = Vec::new();
-        for (g, j) in self.ups(node)?.iter() {
-            edges.push((g.clone(), *j, StepKind::Join, rights.clone()));
-        }
-        for (from, h, hr) in self.shares_into(node, r)?.iter() {
-            let next = rights.intersect(hr);
-            if !next.is_empty() {
-                edges.push((from.clone(), *h, StepKind::Share, next));
+        let mut paths = canonical_paths(candidates);
+        self.bans.clear();
+        for p in &mut paths {
+            let mut banned = BTreeSet::new();
+            for step in &p.steps {
+                let bans = self.bans_reaching(&step.subject, r)?;
+                for (br, seq) in bans.iter() {
+                    if !br.intersect(&p.rights).is_empty() {
+                        banned.insert(*seq);
+                    }
+                }
             }
+            p.banned = banned.into_iter().collect();
         }
-        for (source, seq, kind, next) in edges {
-            if on_path.contains(&source) {
+        Ok(paths)
+    }
+
+    /// The counting bans, as `(rights, seq)`, of `x` and of every group `x`
+    /// is a member of at `T`, on `r`, an ancestor or a descendant. Each
+    /// subject's own bans are read once per query and merged upwards without
+    /// recursion, so the subjects of a long path share the work.
+    fn bans_reaching(
+        &mut self,
+        x: &Subject,
+        r: &Resource,
+    ) -> Result<Rc<[(RightSet, u64)]>, StoreError> {
+        if let Some(b) = self.bans.get(x) {
+            return Ok(b.clone());
+        }
+        let mut open: HashSet<Subject> = HashSet::from([x.clone()]);
+        let mut stack: Vec<Frame> = vec![(x.clone(), self.ups(x)?, 0)];
+        while let Some((n, ups, i)) = stack.last().cloned() {
+            if let Some((g, _)) = ups.get(i) {
+                stack.last_mut().expect("not empty").2 += 1;
+                if !self.bans.contains_key(g) && open.insert(g.clone()) {
+                    let gu = self.ups(g)?;
+                    stack.push((g.clone(), gu, 0));
+                }
                 continue;
             }
-            suffix.push(ExposureStep {
-                seq,
-                kind,
-                subject: node.clone(),
-            });
-            on_path.push(source.clone());
-            self.exposure_walk(r, &source, suffix, on_path, &next, out)?;
-            on_path.pop();
-            suffix.pop();
+            stack.pop();
+            open.remove(&n);
+            let mut all: BTreeMap<u64, RightSet> = self
+                .own_bans(&n, r)?
+                .into_iter()
+                .map(|(rs, seq)| (seq, rs))
+                .collect();
+            for (g, _) in ups.iter() {
+                // A group still open is on a cycle: the edge is cut.
+                if let Some(gb) = self.bans.get(g) {
+                    all.extend(gb.iter().map(|(rs, seq)| (*seq, rs.clone())));
+                }
+            }
+            let list: Rc<[(RightSet, u64)]> = all.into_iter().map(|(seq, rs)| (rs, seq)).collect();
+            self.bans.insert(n, list);
         }
-        Ok(())
+        Ok(self.bans[x].clone())
+    }
+
+    /// The counting bans of `x` itself on `r`, an ancestor or a descendant.
+    fn own_bans(&self, x: &Subject, r: &Resource) -> Result<Vec<(RightSet, u64)>, StoreError> {
+        let root = r.as_str().split('/').next().unwrap_or_default();
+        let target = r.as_str().as_bytes();
+        let key = Key::new(GRANTS).name(x.as_str());
+        let name_at = key.0.len();
+        let prefix = key.name_start(root).0;
+        let mut out = Vec::new();
+        for kv in self.store.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let Some(p) = self.counted(&k, Some(name_at))? else {
+                continue;
+            };
+            if !(name_covers(p.name, target) || name_covers(target, p.name)) {
+                continue;
+            }
+            let record = self.record(&k, &v, &p)?;
+            if record.kind == RecordKind::Ban {
+                out.push((RightSet::of(record.rights.as_ref()), record.seq));
+            }
+        }
+        Ok(out)
     }
 
     /// The resources and named rights of the visible grants and revokes of the

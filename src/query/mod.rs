@@ -36,7 +36,7 @@ mod reference;
 
 pub use answer::{
     Access, Change, Decision, ExposurePath, ExposureStep, HeldRight, HistoryItem, HistoryOf,
-    Holding, PathKind, QueryError, RightSet, Route, StepKind, MAX_EXPOSURE_STEPS,
+    Holding, PathKind, QueryError, RightSet, Route, StepKind, MAX_ROUTE_JOINS,
 };
 pub use index::IndexReport;
 pub(crate) use index::{index_entry, rebuild_check, IndexDigest};

@@ -25,9 +25,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::answer::{
-    held_rights, history_item, holdings, lists_in_change, require_named, sort_changes, sort_paths,
-    Access, Change, Decision, ExposurePath, HistoryItem, HistoryOf, Holding, QueryError, RightSet,
-    Want,
+    held_rights, history_item, holdings, lists_in_change, require_named, sort_changes, Access,
+    Change, Decision, ExposurePath, HistoryItem, HistoryOf, Holding, QueryError, Want,
+    MAX_ROUTE_JOINS,
 };
 use super::eval::Eval;
 use super::index::{
@@ -88,7 +88,7 @@ impl<'s> Queries<'s> {
     ) -> Result<Decision, QueryError> {
         let want = require_named(right)?;
         let mut ev = self.eval(at, known_at)?;
-        let v = ev.decide(subject, resource, &want)?;
+        let v = ev.decide(subject, resource, &want, true, None)?;
         Ok(v.into_decision(subject, resource, right, at, known_at))
     }
 
@@ -143,7 +143,7 @@ impl<'s> Queries<'s> {
         }
         let mut out = Vec::new();
         for s in candidates {
-            let v = ev.decide(&s, resource, &want)?;
+            let v = ev.decide(&s, resource, &want, false, Some(MAX_ROUTE_JOINS))?;
             out.extend(v.into_access(s));
         }
         Ok(out)
@@ -161,7 +161,7 @@ impl<'s> Queries<'s> {
         let (resources, named) = ev.relevant(&closure)?;
         let mut rows = BTreeMap::new();
         for r in &resources {
-            let held = held_rights(&named, |y| ev.decide(subject, r, y))?;
+            let held = held_rights(&named, |y| ev.decide(subject, r, y, false, None))?;
             rows.insert(r.clone(), held);
         }
         Ok(holdings(rows))
@@ -176,33 +176,7 @@ impl<'s> Queries<'s> {
         known_at: Timestamp,
     ) -> Result<Vec<ExposurePath>, QueryError> {
         let mut ev = self.eval(at, known_at)?;
-        let mut paths = Vec::new();
-        let mut on_path = vec![subject.clone()];
-        ev.exposure_walk(
-            resource,
-            subject,
-            &mut Vec::new(),
-            &mut on_path,
-            &RightSet::all(),
-            &mut paths,
-        )?;
-        for p in &mut paths {
-            let mut banned = BTreeSet::new();
-            for step in &p.steps {
-                for record in ev.records(&step.subject, resource)?.iter() {
-                    if record.kind == RecordKind::Ban
-                        && !RightSet::of(record.rights.as_ref())
-                            .intersect(&p.rights)
-                            .is_empty()
-                    {
-                        banned.insert(record.seq);
-                    }
-                }
-            }
-            p.banned = banned.into_iter().collect();
-        }
-        sort_paths(&mut paths);
-        Ok(paths)
+        Ok(ev.exposure(subject, resource)?)
     }
 
     /// `history`: the events about a subject or resource that count at `at`
@@ -327,8 +301,8 @@ impl<'s> Queries<'s> {
                 let (closure, resources, wants) = &*rel;
                 for r in resources {
                     for y in wants {
-                        let a = before.decide(s, r, y)?.allowed();
-                        let b = after.decide(s, r, y)?.allowed();
+                        let a = before.decide(s, r, y, false, None)?.allowed();
+                        let b = after.decide(s, r, y, false, None)?.allowed();
                         if a == b {
                             continue;
                         }

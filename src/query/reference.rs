@@ -19,9 +19,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::answer::{
-    held_rights, history_item, holdings, lists_in_change, path_kind, require_named, sort_changes,
-    sort_paths, Access, Change, Decision, ExposurePath, ExposureStep, HistoryItem, HistoryOf,
-    Holding, QueryError, RightSet, Route, StepKind, Verdict, Want, MAX_EXPOSURE_STEPS,
+    canonical_paths, held_rights, history_item, holdings, lists_in_change, path_kind,
+    require_named, sort_changes, Access, Change, Decision, ExposurePath, ExposureStep, HistoryItem,
+    HistoryOf, Holding, QueryError, RightSet, Route, StepKind, Verdict, Want,
 };
 use crate::entry::Entry;
 use crate::event::Event;
@@ -131,6 +131,7 @@ impl<'a> Projection<'a> {
         known_at: Timestamp,
     ) -> Result<Vec<ExposurePath>, QueryError> {
         let w = self.world(at, known_at);
+        // Every simple path (no depth limit: the logs given are small).
         let mut paths = Vec::new();
         for c in w.counting() {
             if let Event::Grant {
@@ -165,9 +166,18 @@ impl<'a> Projection<'a> {
                 w.walk(subject, resource, vec![first], rs, &mut paths);
             }
         }
+        let mut paths = canonical_paths(paths);
         for p in &mut paths {
             let mut banned = BTreeSet::new();
             for step in &p.steps {
+                // Rule 6: the subject's own bans and its groups' at T.
+                let mut reached: BTreeSet<Subject> = w
+                    .up_paths(&step.subject)
+                    .into_iter()
+                    .flatten()
+                    .map(|(g, _)| g)
+                    .collect();
+                reached.insert(step.subject.clone());
                 for b in w.counting() {
                     if let Event::Revoke {
                         subject: bs,
@@ -177,8 +187,8 @@ impl<'a> Projection<'a> {
                         ..
                     } = b.body
                     {
-                        if bs == &step.subject
-                            && br.covers(resource)
+                        if reached.contains(bs)
+                            && br.overlaps(resource)
                             && !RightSet::of(brights.as_ref())
                                 .intersect(&p.rights)
                                 .is_empty()
@@ -190,7 +200,6 @@ impl<'a> Projection<'a> {
             }
             p.banned = banned.into_iter().collect();
         }
-        sort_paths(&mut paths);
         Ok(paths)
     }
 
@@ -437,10 +446,27 @@ impl<'a> World<'a> {
             .map(|(_, seq)| seq)
     }
 
-    /// Rule 6: the first (by order) counting ban of `x` covering `(r, want)`.
+    /// The first (by order) counting ban of `x` itself covering `(r, want)`.
     fn first_ban(&self, x: &Subject, r: &Resource, want: &Want) -> Option<u64> {
         self.revokes(x, r, want, true)
             .into_iter()
+            .min()
+            .map(|(_, seq)| seq)
+    }
+
+    /// Rule 6: the first (by order) counting ban covering `(r, want)` of `s`
+    /// or of a group `s` is a member of at `T` (through nested groups).
+    fn ban_reaching(&self, s: &Subject, r: &Resource, want: &Want) -> Option<u64> {
+        let mut reached: BTreeSet<Subject> = self
+            .up_paths(s)
+            .into_iter()
+            .flatten()
+            .map(|(g, _)| g)
+            .collect();
+        reached.insert(s.clone());
+        reached
+            .iter()
+            .flat_map(|x| self.revokes(x, r, want, true))
             .min()
             .map(|(_, seq)| seq)
     }
@@ -498,11 +524,12 @@ impl<'a> World<'a> {
 
     /// Rules 4 to 8: the decision for `(s, r, want)`.
     fn decide(&self, s: &Subject, r: &Resource, want: &Want) -> Verdict {
-        if let Some(b) = self.first_ban(s, r, want) {
+        if let Some(b) = self.ban_reaching(s, r, want) {
             return Verdict {
                 route: None,
                 because: vec![b],
                 banned_by: Some(b),
+                omitted: 0,
             };
         }
         if let Some(g) = self.direct_grant(s, r, want) {
@@ -510,6 +537,7 @@ impl<'a> World<'a> {
                 route: Some(Route::Direct),
                 because: vec![g],
                 banned_by: None,
+                omitted: 0,
             };
         }
         let paths = self.up_paths(s);
@@ -545,6 +573,7 @@ impl<'a> World<'a> {
                 route: Some(Route::Group(g.clone())),
                 because,
                 banned_by: None,
+                omitted: 0,
             };
         }
         let mut members: BTreeSet<&Subject> = paths.iter().flatten().map(|(g, _)| g).collect();
@@ -562,6 +591,7 @@ impl<'a> World<'a> {
             route: None,
             because: because.into_iter().collect(),
             banned_by: None,
+            omitted: 0,
         }
     }
 
@@ -636,9 +666,6 @@ impl<'a> World<'a> {
                 rights,
                 banned: vec![],
             });
-            return;
-        }
-        if steps.len() > MAX_EXPOSURE_STEPS {
             return;
         }
         let on_path = |x: &Subject| steps.iter().any(|st| &st.subject == x);

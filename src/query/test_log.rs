@@ -148,7 +148,9 @@ pub(super) fn entries(events: Vec<Event>) -> Vec<Entry> {
             state.ledger_id(),
         );
         out.push(e.entry().clone());
-        state.admit_signed(e, None).unwrap();
+        state
+            .admit_signed(e, None, crate::chain::Provenance::New)
+            .unwrap();
     }
     out
 }

@@ -5,8 +5,8 @@ use std::fmt::{Arguments, Debug};
 
 use access_ledger::{
     Access, AuthorityName, ChainError, Change, Decision, Entry, Event, ExposurePath, HistoryItem,
-    HistoryOf, Holding, Ledger, LedgerState, NewEntry, Origin, Projection, Queries, QueryError,
-    Roles, SecretKey, Timestamp, Zone,
+    HistoryOf, Holding, Ledger, LedgerState, NewEntry, Origin, Projection, Provenance, Queries,
+    QueryError, Roles, SecretKey, Timestamp, Zone,
 };
 
 use super::{r, right, s, t};
@@ -77,7 +77,8 @@ impl Log {
             &self.writer,
             self.queued_state.ledger_id(),
         );
-        self.queued_state.admit(e.entry().clone(), None)?;
+        self.queued_state
+            .admit(e.entry().clone(), None, Provenance::New)?;
         self.queued.push(NewEntry {
             event: body,
             recorded_at: Some(recorded_at),
