@@ -87,6 +87,12 @@ pub enum LedgerError {
     /// The key's trusted heads file could not be used.
     #[error(transparent)]
     Head(#[from] HeadError),
+    /// A write to a read replica: a replica only follows its source.
+    #[error("this ledger is a read replica of {from}: it takes no writes")]
+    Replica {
+        /// The source it mirrors.
+        from: String,
+    },
 }
 
 /// An event to append, with an optional historical `recorded_at` (imports of
@@ -109,6 +115,8 @@ pub struct Ledger {
     verified: Option<CompactRange>,
     /// Tree roots recomputed from the entries, by size (see `trusted_root`).
     roots: Mutex<BTreeMap<u64, TreeHash>>,
+    /// The source, if this ledger is a read replica made by `mirror`.
+    replica: Option<String>,
 }
 
 /// What `verify` found.
@@ -170,6 +178,7 @@ impl Ledger {
             // Nothing stored yet: the empty state is the truth.
             verified: Some(CompactRange::new()),
             roots: Mutex::default(),
+            replica: None,
         };
         let genesis = Event::Genesis {
             origin,
@@ -226,11 +235,15 @@ impl Ledger {
                 ))
                 .into());
         }
+        let replica = store
+            .get(store::REPLICA_KEY)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
         Ok(Ledger {
             store,
             state,
             verified: None,
             roots: Mutex::default(),
+            replica,
         })
     }
 
@@ -278,6 +291,7 @@ impl Ledger {
         key: &SecretKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<ChainedEntry>, LedgerError> {
+        self.refuse_replica()?;
         if !self.state.is_empty() && self.state.authority_of(&key.public()).is_none() {
             return Err(not_an_authority(key));
         }
@@ -692,6 +706,18 @@ impl<'s> Writer<'s> {
         self.staged
     }
 
+    /// Admits an entry signed elsewhere (a replica's source) as the next one,
+    /// with every check of [`LedgerState::admit`] (its signature included),
+    /// and stages it with its derived data. On refusal nothing is staged.
+    pub(crate) fn push_entry(&mut self, entry: Entry) -> Result<ChainedEntry, LedgerError> {
+        let chained = self
+            .state
+            .admit(entry, None)
+            .map_err(LedgerError::Refused)?;
+        self.stage(&chained, true)?;
+        Ok(chained)
+    }
+
     /// Admits a just-signed entry as the next one and stages it with its
     /// derived data. On refusal ([`LedgerError::Refused`]) nothing is staged
     /// and the state is unchanged.
@@ -816,7 +842,8 @@ impl Ledger {
     /// cannot forge: the compact range this process verified, a stored
     /// checkpoint of that size whose signature verifies, or else the entries
     /// themselves, hashed once per process and size.
-    fn trusted_root(&self, size: u64) -> Result<TreeHash, LedgerError> {
+    pub fn trusted_root(&self, size: u64) -> Result<TreeHash, LedgerError> {
+        self.check_size(size)?;
         if let Some(r) = self.verified.as_ref().filter(|r| r.size() == size) {
             return Ok(r.root());
         }
@@ -853,6 +880,7 @@ impl Ledger {
     /// from entries this process verified. If `key` already signed a
     /// checkpoint of this size, that one is returned as it is.
     pub fn checkpoint(&mut self, key: &SecretKey) -> Result<SignedCheckpoint, LedgerError> {
+        self.refuse_replica()?;
         let name = self
             .state
             .authority_of(&key.public())
@@ -972,6 +1000,155 @@ impl Ledger {
             return Err(bad(format!("origin {origin} is not this ledger's")));
         }
         Ok(signed)
+    }
+}
+
+/// Read replicas: a copy of another ledger, built from its published
+/// entries by `mirror`, that answers every query and takes no write.
+///
+/// A replica's entries go through the same [`Writer`] as every other write,
+/// each admitted by [`LedgerState::admit`] with its signature; the
+/// checkpoint that covers them is stored like any other, so `verify` checks
+/// a replica exactly as it checks its source. The replica record
+/// ([`store::REPLICA_KEY`]) marks the store, and [`Ledger::append`] and
+/// [`Ledger::checkpoint`] refuse to write there ([`LedgerError::Replica`]).
+impl Ledger {
+    /// The source this ledger mirrors, if it is a read replica.
+    pub fn replica_source(&self) -> Option<&str> {
+        self.replica.as_deref()
+    }
+
+    fn refuse_replica(&self) -> Result<(), LedgerError> {
+        match &self.replica {
+            Some(source) => Err(LedgerError::Replica {
+                from: source.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a read replica in `dir` (new or empty) from `entries` (each
+    /// entry's exact signed bytes, from the genesis on) and the signed
+    /// `checkpoint` note that covers exactly them; see
+    /// [`Ledger::extend_replica`]. On an error the directory is removed.
+    pub fn create_replica<E: From<LedgerError>>(
+        dir: &Path,
+        source: &str,
+        checkpoint: &str,
+        entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+        progress: impl FnMut(u64),
+    ) -> Result<Ledger, E> {
+        let store = Store::create(dir).map_err(LedgerError::from)?;
+        let mut ledger = Ledger {
+            store,
+            state: LedgerState::new(),
+            verified: Some(CompactRange::new()),
+            roots: Mutex::default(),
+            replica: Some(source.to_owned()),
+        };
+        let made = ledger
+            .extend_replica_from(&CompactRange::new(), source, checkpoint, entries, progress)
+            .and_then(|()| {
+                ledger
+                    .store
+                    .finish_create()
+                    .map_err(|e| E::from(LedgerError::from(e)))
+            });
+        match made {
+            Ok(()) => Ok(ledger),
+            Err(e) => {
+                ledger.store.discard_new();
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends `entries` (exact signed bytes, from seq `self.len()` on) to
+    /// this read replica, with `checkpoint`, the source's signed checkpoint
+    /// note covering exactly the log they end. `start` is the compact range
+    /// of the entries this replica holds, from the source's tiles; its root
+    /// MUST be the root this replica trusts at its size (its stored
+    /// checkpoint's), or nothing is written ([`LedgerError::Forked`]).
+    ///
+    /// Every entry is admitted by [`LedgerState::admit`] (links, signature,
+    /// authority, bans, time) through the one [`Writer`]; commits are made
+    /// every 10,000 entries (memory stays bounded), and the last one also
+    /// stores the checkpoint and the replica record, once the checkpoint's
+    /// signature (by an authority of the replicated log), origin, size and
+    /// root all check out against the entries. The caller SHOULD check the
+    /// whole batch first (as `mirror` does), so that a refusal leaves the
+    /// replica as it was: a refused entry or checkpoint here leaves the
+    /// entries committed before it, every one of them admitted.
+    pub fn extend_replica<E: From<LedgerError>>(
+        &mut self,
+        start: &CompactRange,
+        checkpoint: &str,
+        entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+        progress: impl FnMut(u64),
+    ) -> Result<(), E> {
+        let source = self.replica.clone().ok_or_else(|| {
+            LedgerError::Invalid(
+                "this ledger is not a read replica; mirror writes only to one".into(),
+            )
+        })?;
+        if start.size() != self.len() || start.root() != self.trusted_root(self.len())? {
+            return Err(LedgerError::Forked {
+                seq: self.len().saturating_sub(1),
+                by: "this replica".into(),
+            }
+            .into());
+        }
+        self.extend_replica_from(start, &source, checkpoint, entries, progress)
+    }
+
+    fn extend_replica_from<E: From<LedgerError>>(
+        &mut self,
+        start: &CompactRange,
+        source: &str,
+        checkpoint: &str,
+        entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(), E> {
+        let mut range = start.clone();
+        let mut w = Writer::new(&self.store, self.state.clone());
+        for bytes in entries {
+            let bytes = bytes?;
+            let seq = w.state().len();
+            let entry = Entry::decode(&bytes).map_err(|e| {
+                LedgerError::Refused(ChainError {
+                    seq,
+                    violation: Violation::Encoding(e),
+                })
+            })?;
+            w.push_entry(entry)?;
+            range.push(TreeHash::leaf(&bytes));
+            if w.staged() == REBUILD_CHUNK {
+                w.commit().map_err(LedgerError::from)?;
+                progress(seq + 1);
+            }
+        }
+        let signed = self.open_checkpoint(checkpoint, w.state())?;
+        let cp = signed.checkpoint();
+        if cp.size() != range.size() || cp.root() != &range.root() {
+            let size = cp.size();
+            return Err(corrupt(
+                size.min(range.size()),
+                Violation::CheckpointMismatch { size },
+            )
+            .into());
+        }
+        let signer = signed.signatures()[0].name().to_owned();
+        w.pending.put(
+            store::checkpoint_key(cp.size(), &signer),
+            checkpoint.as_bytes().to_vec(),
+        );
+        w.pending
+            .put(store::REPLICA_KEY.to_vec(), source.as_bytes().to_vec());
+        let (state, _) = w.finish().map_err(LedgerError::from)?;
+        progress(state.len());
+        self.state = state;
+        self.verified = Some(range);
+        Ok(())
     }
 }
 

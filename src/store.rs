@@ -12,6 +12,7 @@
 //! | `s` | (none) | the snapshot directory: latest size, sizes pinned by signers | derived |
 //! | `T` | level (1 byte), index (u64 BE) | a Merkle subtree hash | derived |
 //! | `X` | chosen by the query indexes | index records | derived |
+//! | `R` | (none) | present only in a read replica: the source it mirrors | primary |
 //!
 //! Primary data is what the ledger is; derived data is a cache that
 //! `reindex` deletes and rebuilds from the entries alone. Nothing derived is
@@ -72,6 +73,9 @@ pub const HEAD_FILE: &str = "HEAD";
 pub const TREE_PREFIX: u8 = b'T';
 /// Prefix of query index keys.
 pub const INDEX_PREFIX: u8 = b'X';
+/// Key of the replica record: present only in a read replica made by
+/// `mirror`, whose value is the source it mirrors. Writes are refused there.
+pub const REPLICA_KEY: &[u8] = b"R";
 const DERIVED_PREFIXES: [u8; 4] = [STATE_PREFIX, b's', TREE_PREFIX, INDEX_PREFIX];
 
 /// Why the store could not be used.
