@@ -1006,11 +1006,11 @@ impl Ledger {
 /// Read replicas: a copy of another ledger, built from its published
 /// entries by `mirror`, that answers every query and takes no write.
 ///
-/// A replica's entries go through the same [`Writer`] as every other write,
+/// A replica's entries go through the same `Writer` as every other write,
 /// each admitted by [`LedgerState::admit`] with its signature; the
 /// checkpoint that covers them is stored like any other, so `verify` checks
 /// a replica exactly as it checks its source. The replica record
-/// ([`store::REPLICA_KEY`]) marks the store, and [`Ledger::append`] and
+/// (key `R` in the store) marks the store, and [`Ledger::append`] and
 /// [`Ledger::checkpoint`] refuse to write there ([`LedgerError::Replica`]).
 impl Ledger {
     /// The source this ledger mirrors, if it is a read replica.
@@ -1071,7 +1071,7 @@ impl Ledger {
     /// checkpoint's), or nothing is written ([`LedgerError::Forked`]).
     ///
     /// Every entry is admitted by [`LedgerState::admit`] (links, signature,
-    /// authority, bans, time) through the one [`Writer`]; commits are made
+    /// authority, bans, time) through the one `Writer`; commits are made
     /// every 10,000 entries (memory stays bounded), and the last one also
     /// stores the checkpoint and the replica record, once the checkpoint's
     /// signature (by an authority of the replicated log), origin, size and

@@ -108,7 +108,7 @@ pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};
 #[doc(hidden)]
 pub mod internal {
     pub use crate::store::Tamper;
-    pub use crate::synth::{build, Rng, SynthReport, SynthSpec};
+    pub use crate::synth::{admin_key as synth_admin_key, build, Rng, SynthReport, SynthSpec};
 
     /// The tamper API over `ledger`'s store (see [`Tamper`]).
     pub fn tamper(ledger: &crate::Ledger) -> Tamper<'_> {

@@ -370,16 +370,24 @@ impl Gen {
     }
 }
 
+/// The key of the genesis authority (every role) of the ledger [`build`]
+/// makes from `spec`: benchmarks sign checkpoints with it.
+pub fn admin_key(spec: &SynthSpec) -> SecretKey {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&spec.seed.to_le_bytes());
+    // Fixed lowercase names.
+    SecretKey::from_seed(
+        AuthorityName::new("synth-admin").expect("valid name"),
+        &seed,
+    )
+}
+
 /// Builds the synthetic ledger described by `spec` in `dir` (new or empty).
 pub fn build(dir: &Path, spec: &SynthSpec) -> Result<SynthReport, LedgerError> {
     let store = Store::create(dir)?;
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&spec.seed.to_le_bytes());
-    // Fixed lowercase names.
-    let admin = SecretKey::from_seed(
-        AuthorityName::new("synth-admin").expect("valid name"),
-        &seed,
-    );
+    let admin = admin_key(spec);
     seed[8] = 1;
     let writer = SecretKey::from_seed(
         AuthorityName::new("synth-writer").expect("valid name"),
