@@ -327,9 +327,16 @@ impl NodeSource for Tiles<'_> {
     fn node(&self, level: u8, index: u64) -> Result<TreeHash, MirrorError> {
         let (tile_level, rest) = (level / TILE_HEIGHT, u32::from(level % TILE_HEIGHT));
         let first = index << rest;
-        let (_, hashes) = self.tile(tile_level, first / TILE_WIDTH)?;
+        let (path, hashes) = self.tile(tile_level, first / TILE_WIDTH)?;
         let at = usize::try_from(first % TILE_WIDTH).expect("below 256");
-        let mut layer = hashes[at..at + (1 << rest)].to_vec();
+        // Only a node that is not complete in the tree can overrun its tile.
+        let mut layer = hashes
+            .get(at..at + (1 << rest))
+            .ok_or_else(|| MirrorError::Bad {
+                path,
+                reason: format!("holds no complete node ({level}, {index})"),
+            })?
+            .to_vec();
         while layer.len() > 1 {
             layer = layer
                 .chunks_exact(2)
@@ -695,5 +702,84 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{MemoryTree, NodeSource};
+
+    /// Writes the hash tiles of `tree` as `publish` lays them out.
+    fn write_tiles(dir: &Path, tree: &MemoryTree) {
+        let size = tree.size();
+        for level in 0..8u8 {
+            let count = size >> (u32::from(level) * 8);
+            for index in 0..count.div_ceil(TILE_WIDTH) {
+                let width = tile_width(level, index, size);
+                let bytes: Vec<u8> = (0..width)
+                    .flat_map(|i| {
+                        *tree
+                            .node(level * 8, index * TILE_WIDTH + i)
+                            .unwrap()
+                            .as_bytes()
+                    })
+                    .collect();
+                let path = dir.join(tile_path(level, index, width));
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(path, bytes).unwrap();
+            }
+        }
+    }
+
+    /// Nodes of every level, read from tiles of heights 0 to 2, equal the
+    /// tree's; so do consistency proofs and compact ranges made from them.
+    #[test]
+    fn tiles_give_the_nodes_proofs_and_borders_of_the_tree() {
+        let size = 65_536 + 300;
+        let mut tree = MemoryTree::new();
+        for i in 0..size {
+            tree.push(format!("leaf-{i}").as_bytes());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        write_tiles(dir.path(), &tree);
+        assert!(dir.path().join("tile/1/000").is_file());
+        assert!(dir.path().join("tile/2/000.p/1").is_file());
+        let source = Source::new(dir.path().to_str().unwrap());
+        let tiles = Tiles::new(&source, size);
+        for (level, index) in [
+            (0, 5),
+            (3, 7),
+            (8, 0),
+            (9, 0),
+            (12, 3),
+            (16, 0),
+            (7, 512),
+            (5, 2056),
+        ] {
+            assert_eq!(
+                tiles.node(level, index).unwrap(),
+                tree.node(level, index).unwrap(),
+                "node ({level}, {index})"
+            );
+        }
+        for old in [1, 255, 256, 601, 65_535, 65_536, 65_537, size - 1] {
+            let from_tiles = tile_consistency_proof(&source, old, size).unwrap();
+            assert_eq!(
+                from_tiles,
+                ConsistencyProof::prove(&tree, old, size).unwrap(),
+                "{old}"
+            );
+            from_tiles.verify().unwrap();
+            let border = border(&tiles, old).unwrap();
+            assert_eq!(border.root(), crate::merkle::tree_root(&tree, old).unwrap());
+        }
+        // A node that is not complete in the tree is an error, not a panic.
+        assert!(tiles.node(5, 2057).is_err());
+        // A tile cut short is named.
+        let short = dir.path().join("tile/0/003");
+        fs::write(&short, [0u8; 40]).unwrap();
+        let e = Tiles::new(&source, size).node(0, 3 * 256).unwrap_err();
+        assert!(e.to_string().starts_with("tile/0/003: 40 bytes"), "{e}");
     }
 }
