@@ -487,3 +487,32 @@ fn a_witness_takes_its_proof_from_the_tiles() {
     assert_eq!(code, 4, "{err}");
     assert_one_line_error(&err, "witness refused");
 }
+
+#[test]
+fn publish_computes_the_tree_from_the_entries_and_publishes_nothing_forged() {
+    let w = Workspace::with_one_grant();
+    w.ok(&["checkpoint", "--key", &w.key("admin")]);
+    // Someone with the directory but no key changes a signed entry's bytes;
+    // the stored tree nodes still match the checkpoint.
+    {
+        let ledger = access_ledger::Ledger::open(&w.ledger(), LOCK_WAIT).unwrap();
+        let mut bytes = entry_bytes_of(&ledger, 1);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        access_ledger::internal::tamper(&ledger)
+            .overwrite_entry(1, &bytes)
+            .unwrap();
+    }
+    let site = w.path("site");
+    let err = w.fails(4, &["publish", "--out", site.to_str().unwrap()]);
+    assert!(
+        err.contains("do not hash to the root of the checkpoint; nothing published"),
+        "{err}"
+    );
+    assert!(!site.join("checkpoint").exists());
+    assert!(!site.join("tile").exists());
+}
+
+fn entry_bytes_of(ledger: &access_ledger::Ledger, seq: u64) -> Vec<u8> {
+    ledger.entry(seq).unwrap().unwrap().bytes().to_vec()
+}
