@@ -9,6 +9,10 @@
 #                  (default, with no arguments: fixtures/vectors/cosigner.vkey)
 # The Merkle vectors are always fixtures/vectors/merkle.json.
 #
+# Then it publishes a 66,000-entry ledger as tiles (`access-ledger publish`,
+# twice) and checks the tiles with tlog's tile code (go-check -tiles). The
+# binary is $ACCESS_LEDGER_BIN, or target/debug/access-ledger (built if missing).
+#
 # Installs Debian's golang-go and golang-golang-x-mod-dev when missing, and
 # builds in GOPATH mode against the Debian sources (no modules, no network
 # beyond the Debian archive).
@@ -38,3 +42,28 @@ trap 'rm -rf "$build"' EXIT
 export GOPATH="$gocode" GO111MODULE=off GOFLAGS= GOCACHE="$build/cache"
 go build -o "$build/go-check" "$root/scripts/go-check/main.go"
 "$build/go-check" -checkpoint "$checkpoint" -vkey "$vkey" -cosigner "$cosigner" -merkle "$merkle"
+
+# The tiles `publish` writes, read by tlog's own tile code (checkTiles in
+# scripts/go-check/main.go): a ledger of 66,000 entries, so that there are
+# full tiles at levels 0 and 1 and a partial one at level 2, published in
+# two runs (the second incremental).
+bin=${ACCESS_LEDGER_BIN:-$root/target/debug/access-ledger}
+if [ ! -x "$bin" ]; then
+    (cd "$root" && cargo build --quiet --bin access-ledger)
+fi
+work=$build/tiles
+mkdir -p "$work"
+"$bin" keygen --name log-admin --out "$work/admin.key" >/dev/null
+"$bin" --ledger "$work/ledger" init --origin example.org/go-check --time-zone UTC \
+    --key "$work/admin.key" --created-at 2016-01-01 >/dev/null
+lines() {
+    awk -v from="$1" -v to="$2" 'BEGIN { for (i = from; i < to; i++)
+        printf "{\"type\":\"grant\",\"subject\":\"agency:a%d\",\"resource\":\"db/t%d\",\"rights\":[\"read\"],\"basis\":\"go-check %d\",\"effective_at\":\"2016-02-01\"}\n", i % 97, i % 13, i }'
+}
+lines 0 40000 >"$work/first.jsonl"
+lines 40000 65999 >"$work/second.jsonl"
+"$bin" --ledger "$work/ledger" import "$work/first.jsonl" --key "$work/admin.key" >/dev/null
+"$bin" --ledger "$work/ledger" publish --out "$work/site" --key "$work/admin.key" >/dev/null
+"$bin" --ledger "$work/ledger" import "$work/second.jsonl" --key "$work/admin.key" >/dev/null
+"$bin" --ledger "$work/ledger" publish --out "$work/site" --key "$work/admin.key" >/dev/null
+"$build/go-check" -tiles "$work/site"

@@ -26,7 +26,7 @@ use crate::keys::SecretKey;
 use crate::merkle::{self, CompactRange, ConsistencyProof, InclusionProof, ProveError, TreeHash};
 use crate::note::{Note, VerifierKey};
 use crate::query::{rebuild_check, IndexDigest, IndexReport, Queries};
-use crate::store::{self, Pending, RecordDigest, Store, StoreError, StoredSnapshot};
+use crate::store::{Pending, RecordDigest, Store, StoreError, StoredSnapshot};
 use crate::time::{Timestamp, Zone};
 
 /// How long to wait for another process to release a ledger by default.
@@ -89,6 +89,12 @@ pub enum LedgerError {
     /// The key's trusted heads file could not be used.
     #[error(transparent)]
     Head(#[from] HeadError),
+    /// A write to a read replica: a replica only follows its source.
+    #[error("this ledger is a read replica of {from}: it takes no writes")]
+    Replica {
+        /// The source it mirrors.
+        from: String,
+    },
 }
 
 /// An event to append, with an optional historical `recorded_at` (imports of
@@ -114,6 +120,8 @@ pub struct Ledger {
     stored_digest: [u8; 32],
     /// Tree roots recomputed from the entries, by size (see `trusted_root`).
     roots: Mutex<BTreeMap<u64, TreeHash>>,
+    /// The source, if this ledger is a read replica made by `mirror`.
+    replica: Option<String>,
 }
 
 /// What `verify` found.
@@ -233,6 +241,7 @@ impl Ledger {
             verified: Some(CompactRange::new()),
             stored_digest: [0; 32],
             roots: Mutex::default(),
+            replica: None,
         };
         let genesis = Event::Genesis {
             origin,
@@ -290,12 +299,14 @@ impl Ledger {
             None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
         if legacy {
+            let replica = store.replica_source()?;
             let mut ledger = Ledger {
                 store,
                 state,
                 stored_digest,
                 verified: None,
                 roots: Mutex::default(),
+                replica,
             };
             let mut range = CompactRange::new();
             ledger.state = ledger.replay(None, |e, _| {
@@ -319,12 +330,14 @@ impl Ledger {
                 ))
                 .into());
         }
+        let replica = store.replica_source()?;
         Ok(Ledger {
             store,
             state,
             stored_digest,
             verified: None,
             roots: Mutex::default(),
+            replica,
         })
     }
 
@@ -372,6 +385,7 @@ impl Ledger {
         key: &SecretKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<ChainedEntry>, LedgerError> {
+        self.refuse_replica()?;
         if !self.state.is_empty() && self.state.authority_of(&key.public()).is_none() {
             return Err(not_an_authority(key));
         }
@@ -926,6 +940,18 @@ impl<'s> Writer<'s> {
         self.staged
     }
 
+    /// Admits an entry signed elsewhere (a replica's source) as the next one,
+    /// with every check of [`LedgerState::admit`] (its signature included),
+    /// and stages it with its derived data. On refusal nothing is staged.
+    pub(crate) fn push_entry(&mut self, entry: Entry) -> Result<ChainedEntry, LedgerError> {
+        let chained = self
+            .state
+            .admit(entry, None, Provenance::Stored)
+            .map_err(LedgerError::Refused)?;
+        self.stage(&chained, true)?;
+        Ok(chained)
+    }
+
     /// Admits a just-signed entry as the next one and stages it with its
     /// derived data. On refusal ([`LedgerError::Refused`]) nothing is staged
     /// and the state is unchanged.
@@ -952,8 +978,7 @@ impl<'s> Writer<'s> {
 
     fn stage(&mut self, e: &ChainedEntry, with_entry: bool) -> Result<(), StoreError> {
         if with_entry {
-            self.pending
-                .put(store::entry_key(e.seq()).to_vec(), e.bytes().to_vec());
+            self.pending.put_entry(e.seq(), e.bytes());
         }
         // The entry's seq is the tree size before it: entries are the leaves in order.
         merkle::append_leaf(&mut self.pending, e.seq(), TreeHash::leaf(e.bytes()))?;
@@ -1050,7 +1075,8 @@ impl Ledger {
     /// cannot forge: the compact range this process verified, a stored
     /// checkpoint of that size whose signature verifies, or else the entries
     /// themselves, hashed once per process and size.
-    fn trusted_root(&self, size: u64) -> Result<TreeHash, LedgerError> {
+    pub fn trusted_root(&self, size: u64) -> Result<TreeHash, LedgerError> {
+        self.check_size(size)?;
         if let Some(r) = self.verified.as_ref().filter(|r| r.size() == size) {
             return Ok(r.root());
         }
@@ -1087,6 +1113,7 @@ impl Ledger {
     /// from entries this process verified. If `key` already signed a
     /// checkpoint of this size, that one is returned as it is.
     pub fn checkpoint(&mut self, key: &SecretKey) -> Result<SignedCheckpoint, LedgerError> {
+        self.refuse_replica()?;
         let name = self
             .state
             .authority_of(&key.public())
@@ -1118,8 +1145,7 @@ impl Ledger {
             .ok_or_else(|| self.store.damaged("no origin"))?;
         // This key already signed this size: that checkpoint stands (it may
         // have been acknowledged and handed out), with the time it was made.
-        let stored_key = store::checkpoint_key(self.len(), name.as_str());
-        if let Some(note) = self.store.get(&stored_key)? {
+        if let Some(note) = self.store.checkpoint_note(self.len(), name.as_str())? {
             let vk = VerifierKey::new(name.clone(), key.public());
             let stored = String::from_utf8(note)
                 .ok()
@@ -1133,7 +1159,7 @@ impl Ledger {
         let cp = Checkpoint::new(origin, self.len(), root).made_at(Timestamp::now());
         let signed = SignedCheckpoint::sign(cp, &named);
         let mut p = self.store.pending();
-        p.put(stored_key, signed.to_string().into_bytes());
+        p.put_checkpoint(self.len(), name.as_str(), &signed.to_string());
         p.pin_state(self.len(), key.public().as_bytes())?;
         self.store.commit(p)?;
         self.save_head(key, state_digest(&encoding::encode_derived(&self.state)));
@@ -1143,10 +1169,9 @@ impl Ledger {
     /// Every stored checkpoint note, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<String>, LedgerError> {
         self.store
-            .scan_prefix(&[store::CHECKPOINT_PREFIX])
+            .checkpoint_notes()
             .map(|r| {
-                let (_, v) = r?;
-                String::from_utf8(v).map_err(|_| {
+                String::from_utf8(r?).map_err(|_| {
                     self.store
                         .damaged("a stored checkpoint is not UTF-8")
                         .into()
@@ -1206,6 +1231,152 @@ impl Ledger {
             return Err(bad(format!("origin {origin} is not this ledger's")));
         }
         Ok(signed)
+    }
+}
+
+/// Read replicas: a copy of another ledger, built from its published
+/// entries by `mirror`, that answers every query and takes no write.
+///
+/// A replica's entries go through the same `Writer` as every other write,
+/// each admitted by [`LedgerState::admit`] with its signature; the
+/// checkpoint that covers them is stored like any other, so `verify` checks
+/// a replica exactly as it checks its source. The replica record
+/// (key `R` in the store) marks the store, and [`Ledger::append`] and
+/// [`Ledger::checkpoint`] refuse to write there ([`LedgerError::Replica`]).
+impl Ledger {
+    /// The source this ledger mirrors, if it is a read replica.
+    pub fn replica_source(&self) -> Option<&str> {
+        self.replica.as_deref()
+    }
+
+    fn refuse_replica(&self) -> Result<(), LedgerError> {
+        match &self.replica {
+            Some(source) => Err(LedgerError::Replica {
+                from: source.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a read replica in `dir` (new or empty) from `entries` (each
+    /// entry's exact signed bytes, from the genesis on) and the signed
+    /// `checkpoint` note that covers exactly them; see
+    /// [`Ledger::extend_replica`]. On an error the directory is removed.
+    pub fn create_replica<E: From<LedgerError>>(
+        dir: &Path,
+        source: &str,
+        checkpoint: &str,
+        entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+        progress: impl FnMut(u64),
+    ) -> Result<Ledger, E> {
+        let store = Store::create(dir).map_err(LedgerError::from)?;
+        let mut ledger = Ledger {
+            store,
+            state: LedgerState::new(),
+            verified: Some(CompactRange::new()),
+            stored_digest: [0; 32],
+            roots: Mutex::default(),
+            replica: Some(source.to_owned()),
+        };
+        let made = ledger
+            .extend_replica_from(&CompactRange::new(), source, checkpoint, entries, progress)
+            .and_then(|()| {
+                ledger
+                    .store
+                    .finish_create()
+                    .map_err(|e| E::from(LedgerError::from(e)))
+            });
+        match made {
+            Ok(()) => Ok(ledger),
+            Err(e) => {
+                ledger.store.discard_new();
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends `entries` (exact signed bytes, from seq `self.len()` on) to
+    /// this read replica, with `checkpoint`, the source's signed checkpoint
+    /// note covering exactly the log they end. `start` is the compact range
+    /// of the entries this replica holds, from the source's tiles; its root
+    /// MUST be the root this replica trusts at its size (its stored
+    /// checkpoint's), or nothing is written ([`LedgerError::Forked`]).
+    ///
+    /// Every entry is admitted by [`LedgerState::admit`] (links, signature,
+    /// authority, bans, time) through the one `Writer`; commits are made
+    /// every 10,000 entries (memory stays bounded), and the last one also
+    /// stores the checkpoint and the replica record, once the checkpoint's
+    /// signature (by an authority of the replicated log), origin, size and
+    /// root all check out against the entries. The caller SHOULD check the
+    /// whole batch first (as `mirror` does), so that a refusal leaves the
+    /// replica as it was: a refused entry or checkpoint here leaves the
+    /// entries committed before it, every one of them admitted.
+    pub fn extend_replica<E: From<LedgerError>>(
+        &mut self,
+        start: &CompactRange,
+        checkpoint: &str,
+        entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+        progress: impl FnMut(u64),
+    ) -> Result<(), E> {
+        let source = self.replica.clone().ok_or_else(|| {
+            LedgerError::Invalid(
+                "this ledger is not a read replica; mirror writes only to one".into(),
+            )
+        })?;
+        if start.size() != self.len() || start.root() != self.trusted_root(self.len())? {
+            return Err(LedgerError::Forked {
+                seq: self.len().saturating_sub(1),
+                by: "this replica".into(),
+            }
+            .into());
+        }
+        self.extend_replica_from(start, &source, checkpoint, entries, progress)
+    }
+
+    fn extend_replica_from<E: From<LedgerError>>(
+        &mut self,
+        start: &CompactRange,
+        source: &str,
+        checkpoint: &str,
+        entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(), E> {
+        let mut range = start.clone();
+        let mut w = Writer::new(&self.store, self.state.clone());
+        for bytes in entries {
+            let bytes = bytes?;
+            let seq = w.state().len();
+            let entry = Entry::decode(&bytes).map_err(|e| {
+                LedgerError::Refused(ChainError {
+                    seq,
+                    violation: Violation::Encoding(e),
+                })
+            })?;
+            w.push_entry(entry)?;
+            range.push(TreeHash::leaf(&bytes));
+            if w.staged() == REBUILD_CHUNK {
+                w.commit().map_err(LedgerError::from)?;
+                progress(seq + 1);
+            }
+        }
+        let signed = self.open_checkpoint(checkpoint, w.state())?;
+        let cp = signed.checkpoint();
+        if cp.size() != range.size() || cp.root() != &range.root() {
+            let size = cp.size();
+            return Err(corrupt(
+                size.min(range.size()),
+                Violation::CheckpointMismatch { size },
+            )
+            .into());
+        }
+        let signer = signed.signatures()[0].name().to_owned();
+        w.pending.put_checkpoint(cp.size(), &signer, checkpoint);
+        w.pending.put_replica_source(source);
+        let (state, _) = w.finish().map_err(LedgerError::from)?;
+        progress(state.len());
+        self.state = state;
+        self.verified = Some(range);
+        Ok(())
     }
 }
 

@@ -21,7 +21,8 @@
 //! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `note` (C2SP
 //!   signed notes: key names and ids, signature lines, verifier and cosigner
 //!   keys), `checkpoint` (checkpoint bodies and cosignature/v1, as notes),
-//!   `witness` (docs/TRANSPARENCY.md).
+//!   `witness` (docs/TRANSPARENCY.md), `tiles` (the log published as C2SP
+//!   tlog-tiles) and `mirror` (reading it back, verified, into a read replica).
 //! - **Queries**: `query` (the answers of docs/SEMANTICS.md: the reference
 //!   replay [`Projection`], and the store indexes with [`Queries`] that answer
 //!   the same, fast; the answer types are their shared vocabulary).
@@ -44,10 +45,12 @@ mod json;
 mod keys;
 mod ledger;
 mod merkle;
+mod mirror;
 mod note;
 mod query;
 mod store;
 mod synth;
+mod tiles;
 mod time;
 mod witness;
 
@@ -84,6 +87,9 @@ pub use merkle::{
     NodeSink, NodeSource, ProofError, ProveError, TreeHash, LEAF_HASH_PREFIX, MAX_PROOF_LEN,
     NODE_HASH_PREFIX,
 };
+pub use mirror::{
+    mirror, tile_consistency_proof, MirrorError, MirrorReport, Source as TileSource, Tiles,
+};
 pub use note::{
     note_key_id, CosignerKey, Note, NoteError, NoteKey, NoteSignature, VerifierKey, MAX_NOTE_LEN,
     MAX_NOTE_SIGNATURES, NOTE_ALG_COSIGNATURE_V1, NOTE_ALG_ED25519, SIGNATURE_LINE_PREFIX,
@@ -94,6 +100,10 @@ pub use query::{
     MAX_ROUTE_JOINS,
 };
 pub use store::{StoreError, MARKER_FILE};
+pub use tiles::{
+    bundle_path, publish, tile_path, tile_width, PublishError, PublishReport,
+    TILES_CHECKPOINT_FILE, TILES_FORMAT, TILES_METADATA_FILE, TILE_HEIGHT, TILE_WIDTH,
+};
 pub use time::{TimeError, Timestamp, Zone};
 pub use witness::{Witness, WitnessError, WITNESS_STATE_FILE};
 

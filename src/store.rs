@@ -12,6 +12,7 @@
 //! | `s` | (none) | the snapshot directory: latest size, sizes pinned by signers | derived |
 //! | `T` | level (1 byte), index (u64 BE) | a Merkle subtree hash | derived |
 //! | `X` | chosen by the query indexes | index records | derived |
+//! | `R` | (none) | present only in a read replica: the source it mirrors | primary |
 //!
 //! Primary data is what the ledger is; derived data is a cache that
 //! `reindex` deletes and rebuilds from the entries alone. Nothing derived is
@@ -57,9 +58,9 @@ const MARKER_NEW: &str = "ACCESS-LEDGER.new";
 const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger ledger. Do not edit; use the access-ledger command.\n";
 
 /// Prefix of entry keys.
-pub const ENTRY_PREFIX: u8 = b'E';
+const ENTRY_PREFIX: u8 = b'E';
 /// Prefix of stored checkpoint keys.
-pub const CHECKPOINT_PREFIX: u8 = b'C';
+const CHECKPOINT_PREFIX: u8 = b'C';
 /// Prefix of the rules-state snapshots, by the size of the log they describe
 /// (u64 BE); the bare prefix is the single snapshot written by earlier versions.
 const STATE_PREFIX: u8 = b'S';
@@ -75,9 +76,12 @@ const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 /// The file beside sled that records the last acknowledged head.
 pub const HEAD_FILE: &str = "HEAD";
 /// Prefix of Merkle node keys.
-pub const TREE_PREFIX: u8 = b'T';
+const TREE_PREFIX: u8 = b'T';
 /// Prefix of query index keys.
 pub const INDEX_PREFIX: u8 = b'X';
+/// Key of the replica record: present only in a read replica made by
+/// `mirror`, whose value is the source it mirrors. Writes are refused there.
+const REPLICA_KEY: &[u8] = b"R";
 const DERIVED_PREFIXES: [u8; 4] = [STATE_PREFIX, b's', TREE_PREFIX, INDEX_PREFIX];
 
 /// Why the store could not be used.
@@ -149,7 +153,7 @@ pub struct Store {
 }
 
 /// The sled key of entry `seq`.
-pub fn entry_key(seq: u64) -> [u8; 9] {
+fn entry_key(seq: u64) -> [u8; 9] {
     let mut k = [ENTRY_PREFIX; 9];
     k[1..].copy_from_slice(&seq.to_be_bytes());
     k
@@ -442,6 +446,24 @@ impl Store {
         )
     }
 
+    /// The stored checkpoint note of tree size `size` signed by `signer`.
+    pub fn checkpoint_note(&self, size: u64, signer: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&checkpoint_key(size, signer))
+    }
+
+    /// Every stored checkpoint note, by tree size, then signer.
+    pub fn checkpoint_notes(&self) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
+        self.scan_prefix(&[CHECKPOINT_PREFIX])
+            .map(|r| r.map(|(_, v)| v))
+    }
+
+    /// The source this store mirrors, if it is a read replica.
+    pub fn replica_source(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(REPLICA_KEY)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
     /// Starts a set of writes that [`Store::commit`] applies atomically.
     pub fn pending(&self) -> Pending<'_> {
         Pending {
@@ -596,6 +618,21 @@ impl Pending<'_> {
     /// Deletes `key`.
     pub fn remove(&mut self, key: Vec<u8>) {
         self.writes.insert(key, None);
+    }
+
+    /// Stores entry `seq`'s exact bytes.
+    pub fn put_entry(&mut self, seq: u64, bytes: &[u8]) {
+        self.put(entry_key(seq).to_vec(), bytes.to_vec());
+    }
+
+    /// Stores a signed checkpoint note of tree size `size` by `signer`.
+    pub fn put_checkpoint(&mut self, size: u64, signer: &str, note: &str) {
+        self.put(checkpoint_key(size, signer), note.as_bytes().to_vec());
+    }
+
+    /// Marks the store as a read replica of `source`.
+    pub fn put_replica_source(&mut self, source: &str) {
+        self.put(REPLICA_KEY.to_vec(), source.as_bytes().to_vec());
     }
 
     /// Writes `bytes` as the rules-state snapshot of the log's first `size`
@@ -812,7 +849,7 @@ impl NodeSink for Pending<'_> {
 }
 
 /// The sled key of a stored checkpoint: tree size, then the signer's name.
-pub fn checkpoint_key(size: u64, signer: &str) -> Vec<u8> {
+fn checkpoint_key(size: u64, signer: &str) -> Vec<u8> {
     let mut k = vec![CHECKPOINT_PREFIX];
     k.extend_from_slice(&size.to_be_bytes());
     k.extend_from_slice(signer.as_bytes());

@@ -31,6 +31,7 @@ mod readme;
 mod roundtrip;
 mod synth;
 mod tamper;
+mod tiles;
 mod vectors;
 
 /// Every `tests/*.rs` is declared above: with `autotests = false` a file

@@ -9,6 +9,9 @@
 //   - every root and proof of merkle.json equals what tlog computes itself
 //     (TreeHash, ProveRecord, ProveTree) and passes CheckRecord / CheckTree;
 //   - the checkpoint's root is the merkle.json root at its size.
+//
+// With -tiles DIR it checks instead a log that `access-ledger publish` wrote
+// (C2SP tlog-tiles, height 8) with tlog's own tile code: see checkTiles.
 package main
 
 import (
@@ -169,12 +172,179 @@ func checkCosignature(n *note.Note, cvkey string) {
 	fail("no cosignature by %s+%08x", name, hash)
 }
 
+// tileDir reads published C2SP tiles for tlog: Go names a tile
+// tile/8/L/N and a data tile tile/8/data/N, C2SP tile/L/N and
+// tile/entries/N, with the same N and .p/W encoding.
+//
+// tlog asks for a tile at the least width holding the hashes it needs; a
+// static log has each tile at one width per tree size, so the published
+// one is read and cut to the asked width, as Go's sumdb client does.
+type tileDir struct {
+	dir  string
+	size int64
+}
+
+func (d *tileDir) Height() int { return 8 }
+
+func (d *tileDir) path(t tlog.Tile) string {
+	p := strings.TrimPrefix(t.Path(), "tile/8/")
+	if t.L == -1 {
+		p = "entries/" + strings.TrimPrefix(p, "data/")
+	}
+	return d.dir + "/tile/" + p
+}
+
+// published is t at the width the tree of d.size entries has it.
+func (d *tileDir) published(t tlog.Tile) tlog.Tile {
+	count := d.size >> (8 * uint(t.L))
+	t.W = 256
+	if rest := count - t.N*256; rest < 256 {
+		t.W = int(rest)
+	}
+	return t
+}
+
+func (d *tileDir) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		published := d.published(t)
+		b, err := os.ReadFile(d.path(published))
+		if err != nil {
+			return nil, err
+		}
+		if len(b) != published.W*32 || t.W > published.W {
+			return nil, fmt.Errorf("%s: %d bytes, want %d", d.path(published), len(b), published.W*32)
+		}
+		out[i] = b[:t.W*32]
+	}
+	return out, nil
+}
+
+func (d *tileDir) SaveTiles(tiles []tlog.Tile, data [][]byte) {}
+
+// bundleEntries splits a C2SP entry bundle: u16 big-endian length, then the
+// entry's bytes.
+func bundleEntries(b []byte, path string) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 2 {
+			fail("%s: cut inside a length", path)
+		}
+		n := int(binary.BigEndian.Uint16(b))
+		if n == 0 || len(b) < 2+n {
+			fail("%s: bad entry length %d", path, n)
+		}
+		out = append(out, b[2:2+n])
+		b = b[2+n:]
+	}
+	return out
+}
+
+// checkTiles checks a published log with tlog: the checkpoint opens with
+// note.Open under the key in access-ledger.json; every hash tile of the
+// tree (tlog.NewTiles) exists and equals tlog.ReadTileData computed through
+// tlog.TileHashReader, which authenticates each tile it reads up to the
+// checkpoint's root; tlog.TreeHash gives that root; and each entry of the
+// bundles hashes (tlog.RecordHash) to its level-0 hash read through the
+// same authenticated reader.
+func checkTiles(dir string) {
+	var meta struct {
+		Format      string `json:"format"`
+		Origin      string `json:"origin"`
+		VerifierKey string `json:"verifier_key"`
+		TileHeight  int    `json:"tile_height"`
+	}
+	if err := json.Unmarshal(read(dir+"/access-ledger.json"), &meta); err != nil {
+		fail("access-ledger.json: %v", err)
+	}
+	if meta.TileHeight != 8 {
+		fail("tile height %d", meta.TileHeight)
+	}
+	verifier, err := note.NewVerifier(meta.VerifierKey)
+	if err != nil {
+		fail("note.NewVerifier(%q): %v", meta.VerifierKey, err)
+	}
+	n, err := note.Open(read(dir+"/checkpoint"), note.VerifierList(verifier))
+	if err != nil {
+		fail("checkpoint: note.Open: %v", err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) < 4 || lines[0] != meta.Origin {
+		fail("checkpoint body %q", n.Text)
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		fail("checkpoint size %q: %v", lines[1], err)
+	}
+	root, err := tlog.ParseHash(lines[2])
+	if err != nil {
+		fail("checkpoint root %q: %v", lines[2], err)
+	}
+	tr := &tileDir{dir: dir, size: size}
+	hr := tlog.TileHashReader(tlog.Tree{N: size, Hash: root}, tr)
+	if h, err := tlog.TreeHash(size, hr); err != nil || h != root {
+		fail("tlog.TreeHash(%d) = %v, %v; want the checkpoint's root", size, h, err)
+	}
+	// NewTiles lists every width a partial tile passed through on the way
+	// to size; a static log keeps only the last.
+	var tiles []tlog.Tile
+	for _, t := range tlog.NewTiles(8, 0, size) {
+		if tr.published(t) == t {
+			tiles = append(tiles, t)
+		}
+	}
+	for _, t := range tiles {
+		want, err := tlog.ReadTileData(t, hr)
+		if err != nil {
+			fail("tlog.ReadTileData(%s): %v", t.Path(), err)
+		}
+		if got := read(tr.path(t)); !bytes.Equal(got, want) {
+			fail("%s differs from the tile tlog computes", tr.path(t))
+		}
+	}
+	records := int64(0)
+	for i := int64(0); i*256 < size; i++ {
+		w := size - i*256
+		if w > 256 {
+			w = 256
+		}
+		t := tlog.Tile{H: 8, L: -1, N: i, W: int(w)}
+		path := tr.path(t)
+		entries := bundleEntries(read(path), path)
+		if int64(len(entries)) != w {
+			fail("%s holds %d entries, want %d", path, len(entries), w)
+		}
+		idx := make([]int64, len(entries))
+		for j := range entries {
+			idx[j] = tlog.StoredHashIndex(0, records+int64(j))
+		}
+		hs, err := hr.ReadHashes(idx)
+		if err != nil {
+			fail("ReadHashes for %s: %v", path, err)
+		}
+		for j, e := range entries {
+			if tlog.RecordHash(e) != hs[j] {
+				fail("%s: entry %d does not hash to its leaf", path, records+int64(j))
+			}
+		}
+		records += int64(len(entries))
+	}
+	fmt.Printf("tiles: %s, %d entries: checkpoint (note.Open), root (tlog.TreeHash through tlog.TileHashReader), %d hash tiles (= tlog.ReadTileData), %d entries (tlog.RecordHash = authenticated leaf): ok\n",
+		meta.Origin, size, len(tiles), records)
+}
+
 func main() {
+	tiles := flag.String("tiles", "", "a directory written by access-ledger publish (checked instead of the rest)")
 	checkpoint := flag.String("checkpoint", "", "signed checkpoint note")
 	vkeyPath := flag.String("vkey", "", "the log's verifier key (name+hexkeyid+base64key)")
 	cosigner := flag.String("cosigner", "", "a witness's cosigner key (optional)")
 	merkle := flag.String("merkle", "", "merkle.json vectors")
 	flag.Parse()
+	if *tiles != "" {
+		checkTiles(*tiles)
+		fmt.Println("go-check: all ok")
+		return
+	}
 
 	roots := checkMerkle(*merkle)
 

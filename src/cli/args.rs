@@ -176,6 +176,23 @@ last accepted one (`access-ledger prove consistency --from OLD --to NEW`). A sma
     Man(Man),
     /// Build the illustrative Chicago 2019 ledger from the fixture, verify it, and take a tour.
     Demo(Demo),
+
+    // Tiles (issue 15): publishing the log as static files, and reading it back.
+    /// Write the log as C2SP tlog-tiles under DIR, for any static web host (incremental).
+    #[command(
+        after_help = "Examples:\n  access-ledger publish --out site/ --key cpd-admin.key      # sign a new checkpoint and publish it\n  \
+access-ledger publish --out site/                           # publish the latest stored checkpoint\n  \
+aws s3 sync site/tile s3://bucket/log/tile && aws s3 cp site/checkpoint s3://bucket/log/checkpoint\n\n\
+Tiles are written first and the checkpoint last; sync them to a host in that order (docs/TRANSPARENCY.md)."
+    )]
+    Publish(Publish),
+    /// Fetch a published log, verify all of it, and keep a read replica that answers every query.
+    #[command(
+        after_help = "Examples:\n  access-ledger mirror https://example.org/cpd-access --ledger-key \"$VKEY\" --ledger replica/\n  \
+access-ledger --ledger replica/ who-can cpd/clear read\n\n\
+Run it again to fetch only what is new; a published log that does not extend the replica is refused (exit 4)."
+    )]
+    Mirror(Mirror),
 }
 
 /// `keygen`.
@@ -515,11 +532,16 @@ pub struct Witness {
     /// The witness's own signing key.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
-    /// The checkpoint note to accept.
-    pub checkpoint: PathBuf,
+    /// The checkpoint note to accept (with --tiles, the published one by default).
+    #[arg(required_unless_present = "tiles")]
+    pub checkpoint: Option<PathBuf>,
     /// The consistency proof from the last accepted checkpoint (JSON or text form).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "tiles")]
     pub proof: Option<PathBuf>,
+    /// Take the consistency proof (and by default the checkpoint) from a log
+    /// published as tiles: a directory or an http(s):// URL.
+    #[arg(long, value_name = "SOURCE")]
+    pub tiles: Option<String>,
     /// Print JSON.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,
@@ -732,4 +754,33 @@ pub struct HistoryTarget {
     /// Events on this resource, its ancestors or its descendants.
     #[arg(long, value_parser = value::resource())]
     pub resource: Option<Resource>,
+}
+
+// Tiles (issue 15).
+
+/// `publish`.
+#[derive(Debug, Args)]
+pub struct Publish {
+    /// The directory to write the tiles into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Sign a new checkpoint of the head with this key first (default: publish the latest stored checkpoint).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `mirror`.
+#[derive(Debug, Args)]
+pub struct Mirror {
+    /// Where the log is published: a directory, or an http:// or https:// URL.
+    pub source: String,
+    /// The ledger's checkpoint verifier key (name+keyid+base64, from `authority list` or access-ledger.json).
+    #[arg(long, value_name = "VKEY", value_parser = value::verifier_key())]
+    pub ledger_key: VerifierKey,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
 }

@@ -7,7 +7,9 @@ use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use access_ledger::{KeyError, LedgerError, QueryError, StoreError, WitnessError};
+use access_ledger::{
+    KeyError, LedgerError, MirrorError, PublishError, QueryError, StoreError, WitnessError,
+};
 
 /// Exit codes (also in the README and `--help`).
 pub mod exit {
@@ -130,6 +132,13 @@ impl From<LedgerError> for Failure {
                 Failure::new(exit::VERIFY, e)
             }
             LedgerError::DerivedMismatch(_) => Failure::new(exit::VERIFY, e).hint(REINDEX),
+            LedgerError::Replica { .. } => Failure::new(
+                exit::REFUSED,
+                format!("refused, nothing written: {e}"),
+            )
+            .hint(
+                "write to the ledger it mirrors, publish it, and run `access-ledger mirror` again",
+            ),
             LedgerError::Head(_) => Failure::new(exit::UNAVAILABLE, e)
                 .hint("the file only saves re-verification: remove it and sign again"),
             e => Failure::usage(e),
@@ -192,6 +201,35 @@ impl From<WitnessError> for Failure {
         match e {
             WitnessError::Io { .. } => Failure::new(exit::UNAVAILABLE, format!("witness: {e}")),
             e => Failure::new(exit::VERIFY, format!("witness refused the checkpoint: {e}")),
+        }
+    }
+}
+
+impl From<PublishError> for Failure {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Ledger(e) => e.into(),
+            PublishError::Io { .. } => {
+                Failure::new(exit::UNAVAILABLE, format!("cannot publish: {e}"))
+            }
+            e => Failure::new(exit::VERIFY, format!("publish refused: {e}")),
+        }
+    }
+}
+
+impl From<MirrorError> for Failure {
+    fn from(e: MirrorError) -> Self {
+        match e {
+            MirrorError::Ledger(e) => (*e).into(),
+            MirrorError::Fetch { .. } | MirrorError::Io { .. } => {
+                Failure::new(exit::UNAVAILABLE, format!("mirror: {e}"))
+            }
+            MirrorError::NotAReplica(_) => Failure::usage(format!("mirror: {e}"))
+                .hint("pass --ledger DIR with a new directory, or one an earlier mirror made"),
+            e => Failure::new(
+                exit::VERIFY,
+                format!("mirror refused the published log, replica unchanged: {e}"),
+            ),
         }
     }
 }

@@ -14,8 +14,10 @@ mod init;
 mod keygen;
 mod log;
 mod manual;
+mod mirror;
 mod output;
 mod prove;
+mod publish;
 mod query;
 mod time;
 mod value;
@@ -86,6 +88,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Completions(c) => c.run(),
         Command::Man(c) => c.run(),
         Command::Demo(c) => c.run(),
+        // Tiles (issue 15).
+        Command::Publish(c) => c.run(&ctx),
+        Command::Mirror(c) => c.run(&ctx),
     }?;
     // What is still buffered (a last line without a newline) must reach the
     // reader too, or fail loudly.

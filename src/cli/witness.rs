@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use access_ledger::{ConsistencyProof, CosignerKey};
+use access_ledger::{Checkpoint, ConsistencyProof, CosignerKey, Note, TileSource};
 use serde_json::json;
 
 use super::args::Witness;
@@ -14,13 +14,28 @@ impl Witness {
     /// Accepts the checkpoint if it extends the last one accepted, and cosigns it.
     pub fn run(self) -> Result<u8, Failure> {
         let key = read_key(&self.key)?;
-        let note_text = read_text(&self.checkpoint)?;
-        let proof = self
-            .proof
-            .as_deref()
-            .map(|p| read_proof(p, ConsistencyProof::parse_text))
-            .transpose()?;
+        let source = self.tiles.as_deref().map(TileSource::new);
+        let note_text = match (&self.checkpoint, &source) {
+            (Some(path), _) => read_text(path)?,
+            (None, Some(source)) => source.checkpoint()?,
+            (None, None) => return Err(Failure::usage("no checkpoint given")),
+        };
         let mut w = access_ledger::Witness::open(&self.state)?;
+        let proof = match &source {
+            // From the published tiles: only its roots are trusted, and
+            // `accept` checks them against the two signed checkpoints.
+            Some(source) => match (w.latest().and_then(size_of), size_of(&note_text)) {
+                (Some(old), Some(new)) if old < new => {
+                    Some(access_ledger::tile_consistency_proof(source, old, new)?)
+                }
+                _ => None,
+            },
+            None => self
+                .proof
+                .as_deref()
+                .map(|p| read_proof(p, ConsistencyProof::parse_text))
+                .transpose()?,
+        };
         let first = w.latest().is_none();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -46,4 +61,10 @@ impl Witness {
         }
         Ok(exit::OK)
     }
+}
+
+/// The tree size a checkpoint note claims (unverified: `accept` checks it).
+fn size_of(note: &str) -> Option<u64> {
+    let n = Note::parse(note).ok()?;
+    Some(Checkpoint::parse(n.text()).ok()?.size())
 }

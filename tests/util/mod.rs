@@ -4,9 +4,11 @@
 //! query log that asks both evaluators (`log`).
 
 mod events;
+mod http;
 mod log;
 
 pub use events::*;
+pub use http::StaticServer;
 pub use log::{seqs, Log};
 
 use std::ops::Deref;

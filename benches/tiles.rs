@@ -1,0 +1,130 @@
+//! Publishing and mirroring the synthetic ledger as tiles (docs/PERFORMANCE.md).
+//!
+//! Each step is minutes of work at 1,000,000 entries, so each runs once and
+//! is timed with a wall clock (criterion's ten samples would take an hour):
+//! a first `publish` into an empty directory, a second with nothing new (the
+//! incremental path: the entries are hashed again, no tile is rewritten), a
+//! `mirror` from that directory into a new replica, and the bytes published
+//! per entry. `ACCESS_LEDGER_TILES_N` sets the size (default 1,000,000); the
+//! ledger is built once and kept in `$ACCESS_LEDGER_BENCH_DIR` (shared with
+//! the query benchmarks).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use access_ledger::internal::{self as synth, SynthSpec};
+use access_ledger::{Ledger, TileSource, VerifierKey};
+
+fn ledger(n: u64) -> PathBuf {
+    let base = std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"));
+    std::fs::create_dir_all(&base).expect("create the bench directory");
+    let dir = base.join(format!("synth-{n}"));
+    // The same ledger and marker as benches/queries.rs.
+    let done = base.join(format!("synth-{n}.v2.done"));
+    if done.exists() {
+        eprintln!("reusing {}", dir.display());
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("building {} ({n} entries)...", dir.display());
+    let start = Instant::now();
+    let report =
+        synth::build(&dir, &SynthSpec::with_events(n)).expect("build the synthetic ledger");
+    let line = format!(
+        "{} entries, {} refused candidates, built in {:.0} s",
+        report.entries,
+        report.refused,
+        start.elapsed().as_secs_f64()
+    );
+    eprintln!("{line}");
+    std::fs::write(&done, line + "\n").expect("write the done marker");
+    dir
+}
+
+fn dir_size(p: &Path) -> (u64, u64) {
+    let (mut bytes, mut files) = (0, 0);
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            let (b, f) = dir_size(&e.path());
+            bytes += b;
+            files += f;
+        } else {
+            bytes += e.metadata().unwrap().len();
+            files += 1;
+        }
+    }
+    (bytes, files)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` does not run this.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let n: u64 = std::env::var("ACCESS_LEDGER_TILES_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = ledger(n);
+    let work = tempfile::tempdir_in(dir.parent().unwrap()).unwrap();
+    let (key, _) = SynthSpec::with_events(n).keys();
+    let site = work.path().join("site");
+
+    let mut l = Ledger::open(&dir, Duration::from_secs(5)).unwrap();
+    let start = Instant::now();
+    let cp = l.checkpoint(&key).unwrap();
+    let signed_in = start.elapsed();
+    let size = cp.checkpoint().size();
+    let start = Instant::now();
+    let first = access_ledger::publish(&l, &cp, &site, |_, _, _| {}).unwrap();
+    let published_in = start.elapsed();
+    let start = Instant::now();
+    let again = access_ledger::publish(&l, &cp, &site, |_, _, _| {}).unwrap();
+    let republished_in = start.elapsed();
+    drop(l);
+    let (bytes, files) = dir_size(&site);
+
+    let vk = VerifierKey::new(key.name().clone(), key.public());
+    let source = TileSource::new(site.to_str().unwrap());
+    let replica = work.path().join("replica");
+    let start = Instant::now();
+    let m = access_ledger::mirror(&source, &vk, &replica, Duration::from_secs(5), |_, _, _| {})
+        .unwrap();
+    let mirrored_in = start.elapsed();
+    let (replica_bytes, _) = dir_size(&replica);
+
+    println!("tiles: {size} entries");
+    println!(
+        "  checkpoint (first signing: replays the whole log): {}",
+        secs(signed_in)
+    );
+    println!(
+        "  publish, first run: {} ({} files, {} bytes written)",
+        secs(published_in),
+        first.files_written,
+        first.bytes_written
+    );
+    println!(
+        "  publish, nothing new: {} ({} files written, {} kept)",
+        secs(republished_in),
+        again.files_written,
+        again.files_kept
+    );
+    println!(
+        "  published: {bytes} bytes in {files} files, {:.1} bytes per entry",
+        bytes as f64 / size as f64
+    );
+    println!(
+        "  mirror from a directory: {} ({} bytes fetched; replica {} bytes)",
+        secs(mirrored_in),
+        m.fetched_bytes,
+        replica_bytes
+    );
+}
