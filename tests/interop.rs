@@ -363,3 +363,47 @@ fn a_busy_or_damaged_ledger_is_one_accurate_sentence() {
         "{err}"
     );
 }
+
+/// A signed checkpoint whose extension line holds DEL, U+0085 (NEL) or
+/// another C1 control is refused by the commands that read checkpoints, even
+/// with a valid signature (docs/TRANSPARENCY.md section 4).
+#[test]
+fn checkpoints_with_del_or_c1_controls_are_refused_by_the_cli() {
+    let w = Workspace::new();
+    w.ok(&["demo", "--out", "demo"]);
+    let f = access_ledger::Fixture::load();
+    let signer = f.key("test-only-city-log-signer");
+    let vkey = signer.verifier().to_string();
+    let council = w.path("demo/keys/test-only-council-witness.key");
+    for (i, c) in ['\u{7f}', '\u{85}', '\u{9b}'].into_iter().enumerate() {
+        let body = format!(
+            "{}\n1\n{}\next {c} line\n",
+            f.origin,
+            access_ledger::TreeHash::EMPTY.to_base64()
+        );
+        let id = access_ledger::note_key_id(
+            signer.name().as_str(),
+            access_ledger::NOTE_ALG_ED25519,
+            &signer.public(),
+        );
+        let mut raw = id.to_vec();
+        raw.extend_from_slice(&signer.sign(body.as_bytes()));
+        let note = format!("{body}\n\u{2014} {} {}\n", signer.name(), B64.encode(raw));
+        let file = w.path(&format!("cp{i}.txt"));
+        std::fs::write(&file, note).unwrap();
+        let state = w.path(&format!("state{i}"));
+        let (code, out, err) = w.run_bare(&[
+            "witness",
+            "--state",
+            state.to_str().unwrap(),
+            "--ledger-key",
+            &vkey,
+            "--key",
+            council.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ]);
+        assert_ne!(code, 0, "{c:?} accepted: {out}");
+        assert!(err.contains("control character"), "{c:?}: {err}");
+        assert!(!state.join("checkpoint").exists());
+    }
+}
