@@ -9,46 +9,21 @@
 //! ledger is built once and kept in `$ACCESS_LEDGER_BENCH_DIR` (shared with
 //! the query benchmarks).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use access_ledger::internal::{self as synth, SynthSpec};
+use access_ledger::internal::SynthSpec;
 use access_ledger::{Ledger, TileSource, VerifierKey};
 
-fn ledger(n: u64) -> PathBuf {
-    let base = std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"));
-    std::fs::create_dir_all(&base).expect("create the bench directory");
-    let dir = base.join(format!("synth-{n}"));
-    // The same ledger and marker as benches/queries.rs.
-    let done = base.join(format!("synth-{n}.v2.done"));
-    if done.exists() {
-        eprintln!("reusing {}", dir.display());
-        return dir;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    eprintln!("building {} ({n} entries)...", dir.display());
-    let start = Instant::now();
-    let report =
-        synth::build(&dir, &SynthSpec::with_events(n)).expect("build the synthetic ledger");
-    let line = format!(
-        "{} entries, {} refused candidates, built in {:.0} s",
-        report.entries,
-        report.refused,
-        start.elapsed().as_secs_f64()
-    );
-    eprintln!("{line}");
-    std::fs::write(&done, line + "\n").expect("write the done marker");
-    dir
-}
+mod common;
 
-fn dir_size(p: &Path) -> (u64, u64) {
+/// The bytes and files under `p`.
+fn size_and_files(p: &Path) -> (u64, u64) {
     let (mut bytes, mut files) = (0, 0);
     for e in std::fs::read_dir(p).unwrap() {
         let e = e.unwrap();
         if e.file_type().unwrap().is_dir() {
-            let (b, f) = dir_size(&e.path());
+            let (b, f) = size_and_files(&e.path());
             bytes += b;
             files += f;
         } else {
@@ -72,7 +47,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = ledger(n);
+    let dir = common::ledger(n, None);
     let work = tempfile::tempdir_in(dir.parent().unwrap()).unwrap();
     let (key, _) = SynthSpec::with_events(n).keys();
     let site = work.path().join("site");
@@ -89,7 +64,7 @@ fn main() {
     let again = access_ledger::publish(&l, &cp, &site, |_, _, _| {}).unwrap();
     let republished_in = start.elapsed();
     drop(l);
-    let (bytes, files) = dir_size(&site);
+    let (bytes, files) = size_and_files(&site);
 
     let vk = VerifierKey::new(key.name().clone(), key.public());
     let source = TileSource::new(site.to_str().unwrap());
@@ -98,7 +73,7 @@ fn main() {
     let m = access_ledger::mirror(&source, &vk, &replica, Duration::from_secs(5), |_, _, _| {})
         .unwrap();
     let mirrored_in = start.elapsed();
-    let (replica_bytes, _) = dir_size(&replica);
+    let (replica_bytes, _) = size_and_files(&replica);
 
     println!("tiles: {size} entries");
     println!(

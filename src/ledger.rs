@@ -298,30 +298,7 @@ impl Ledger {
             None if count == 0 => return Err(StoreError::InterruptedInit(dir.to_owned()).into()),
             None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
-        if legacy {
-            let replica = store.replica_source()?;
-            let mut ledger = Ledger {
-                store,
-                state,
-                stored_digest,
-                verified: None,
-                roots: Mutex::default(),
-                replica,
-            };
-            let mut range = CompactRange::new();
-            ledger.state = ledger.replay(None, |e, _| {
-                range.push(TreeHash::leaf(e.bytes()));
-                Ok(())
-            })?;
-            // The state was rebuilt from the entries themselves, so it is
-            // verified; it is kept in the current layout (one atomic commit),
-            // so that the next open reads it instead of replaying again.
-            let mut w = Writer::new(&ledger.store, ledger.state.clone());
-            ledger.stored_digest = w.commit()?;
-            ledger.verified = Some(range);
-            return Ok(ledger);
-        }
-        if state.len() != count {
+        if !legacy && state.len() != count {
             return Err(store
                 .damaged_derived(format!(
                     "state snapshot covers {} entries but {} are stored",
@@ -331,14 +308,34 @@ impl Ledger {
                 .into());
         }
         let replica = store.replica_source()?;
-        Ok(Ledger {
+        let mut ledger = Ledger {
             store,
             state,
             stored_digest,
             verified: None,
             roots: Mutex::default(),
             replica,
-        })
+        };
+        if legacy {
+            ledger.rebuild_legacy_state()?;
+        }
+        Ok(ledger)
+    }
+
+    /// Rebuilds the rules state of a ledger whose snapshot is in an earlier
+    /// version's layout from the entries themselves (so it is verified), and
+    /// keeps it in the current layout in one atomic commit, so that the next
+    /// open reads it instead of replaying again.
+    fn rebuild_legacy_state(&mut self) -> Result<(), LedgerError> {
+        let mut range = CompactRange::new();
+        self.state = self.replay(None, |e, _| {
+            range.push(TreeHash::leaf(e.bytes()));
+            Ok(())
+        })?;
+        let mut w = Writer::new(&self.store, self.state.clone());
+        self.stored_digest = w.commit()?;
+        self.verified = Some(range);
+        Ok(())
     }
 
     /// The rules state at the head of the log.
