@@ -121,12 +121,15 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs this once without `--bench`, as a smoke
+    // test of small graphs.
+    let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("ACCESS_LEDGER_BENCH_GROUPS")
         .ok()
+        .filter(|_| benching)
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let m = 1_000;
-    // criterion's harness passes --bench; nothing else is accepted here.
+        .unwrap_or(if benching { 20_000 } else { 300 });
+    let m = if benching { 1_000 } else { 50 };
     println!(
         "{:<40} {:>10} {:>10} {:>10} {:>10} {:>10}  answer sizes",
         "shape", "import", "verify", "check", "who-can", "exposure"

@@ -1,15 +1,13 @@
-//! Keys: ed25519 public keys and private key files.
+//! Keys: ed25519 public and signing keys.
 //!
 //! - [`PublicKey`]: 32 raw bytes, checked to be a valid, non-weak point.
-//! - [`SecretKey`]: a named signing key, stored as a self-describing text file
-//!   (comment lines, then PKCS#8 PEM), created with mode 0600 and refused when
-//!   other users can read it. The key bytes are zeroized on drop.
+//! - [`SecretKey`]: a named signing key; the key bytes are zeroized on drop.
 //!
-//! The text forms of named public keys (verifier and cosigner keys) belong to
-//! signed notes: see `note`. A key file names its public half in that form.
+//! The layers above: `note` gives named public keys their text forms
+//! (verifier and cosigner keys), and `keyfile` keeps a signing key on disk as
+//! a self-describing text file naming its public half in that form.
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -18,15 +16,9 @@ use bincode::de::{BorrowDecoder, Decoder};
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{BorrowDecode, Decode, Encode};
-use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use zeroize::Zeroizing;
 
-use crate::durable::{self, FileMode};
-use crate::head::HeadFile;
 use crate::ident::AuthorityName;
-use crate::note::VerifierKey;
 
 /// Why a key could not be read, written or used.
 #[derive(Debug, thiserror::Error)]
@@ -200,16 +192,10 @@ impl<'de> serde::Deserialize<'de> for PublicKey {
 pub struct SecretKey {
     name: AuthorityName,
     key: SigningKey,
-    /// Where this key holder keeps its trusted heads: beside the key file for
-    /// a key read from one; none for a key made in memory, which then
-    /// verifies the whole log at its first signing in each process.
-    heads: Option<HeadFile>,
-}
-
-impl fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretKey({})", self.verifier())
-    }
+    /// The key file it was read from, if any: its holder keeps trusted
+    /// heads beside it (src/head.rs). A key made in memory has none, and
+    /// then verifies the whole log at its first signing in each process.
+    file: Option<PathBuf>,
 }
 
 impl SecretKey {
@@ -218,7 +204,7 @@ impl SecretKey {
         SecretKey {
             name,
             key: SigningKey::generate(&mut rand_core::OsRng),
-            heads: None,
+            file: None,
         }
     }
 
@@ -228,7 +214,7 @@ impl SecretKey {
         SecretKey {
             name,
             key: SigningKey::from_bytes(seed),
-            heads: None,
+            file: None,
         }
     }
 
@@ -238,7 +224,7 @@ impl SecretKey {
         SecretKey {
             name,
             key: other.key.clone(),
-            heads: other.heads.clone(),
+            file: other.file.clone(),
         }
     }
 
@@ -256,111 +242,33 @@ impl SecretKey {
         }
     }
 
-    /// The public half in note verifier form.
-    pub fn verifier(&self) -> VerifierKey {
-        VerifierKey::of(self)
+    /// The key file this key was read from, if any.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// The ed25519 signing key (for the key file format, `keyfile`).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// A key from its parts (for the key file format, `keyfile`).
+    pub(crate) fn from_parts(name: AuthorityName, key: SigningKey, file: Option<PathBuf>) -> Self {
+        SecretKey { name, key, file }
     }
 
     /// Signs `msg` (deterministic ed25519, RFC 8032).
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.key.sign(msg).to_bytes()
     }
-
-    /// The key file text: comment lines naming the key, then PKCS#8 PEM.
-    ///
-    /// The PEM is PKCS#8 version 1 (RFC 5208: the seed only, no public key),
-    /// the form `openssl pkey` and Python's `cryptography` read; files written
-    /// before as version 2 (RFC 5958, with the public key) still load.
-    pub fn to_file_text(&self, created: &str) -> Zeroizing<String> {
-        let v1 = KeypairBytes {
-            secret_key: self.key.to_bytes(),
-            public_key: None,
-        };
-        // Encoding a 32-byte seed as PKCS#8 cannot fail.
-        let pem = v1
-            .to_pkcs8_pem(LineEnding::LF)
-            .expect("PKCS#8 encoding of an ed25519 seed is infallible");
-        Zeroizing::new(format!(
-            "# access-ledger private key (ed25519, PKCS#8). Keep it secret; never put it in a ledger directory.\n\
-             # name: {}\n# created: {}\n# public key: {}\n{}",
-            self.name,
-            created,
-            self.verifier(),
-            pem.as_str()
-        ))
-    }
-
-    /// Reads a key file written by [`SecretKey::write_new`], refusing one that
-    /// other users can read.
-    pub fn read(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(KeyError::Permissive {
-                    path: path.to_owned(),
-                    mode: mode & 0o777,
-                });
-            }
-        }
-        let text = Zeroizing::new(fs::read_to_string(path).map_err(io)?);
-        let mut key = Self::parse_file_text(&text, path)?;
-        key.heads = Some(HeadFile::beside(path));
-        Ok(key)
-    }
-
-    /// The file where this key holder keeps its trusted heads, if it has one.
-    pub fn heads(&self) -> Option<&HeadFile> {
-        self.heads.as_ref()
-    }
-
-    /// Parses key file text; `path` is only used in errors.
-    pub fn parse_file_text(text: &str, path: &Path) -> Result<Self, KeyError> {
-        let name = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("# name:"))
-            .map(str::trim)
-            .next()
-            .ok_or_else(|| KeyError::NoName(path.to_owned()))?;
-        let name = AuthorityName::new(name).map_err(|_| KeyError::NoName(path.to_owned()))?;
-        let start = text
-            .find("-----BEGIN")
-            .ok_or_else(|| KeyError::Malformed(path.to_owned()))?;
-        let key = SigningKey::from_pkcs8_pem(text[start..].trim_end())
-            .map_err(|_| KeyError::Malformed(path.to_owned()))?;
-        Ok(SecretKey {
-            name,
-            key,
-            heads: None,
-        })
-    }
-
-    /// Writes a new key file with mode 0600; refuses to replace any existing
-    /// file. When this returns `Ok`, the file and its directory entry are on
-    /// disk (`durable::create_new`); on an error, no partial file is left.
-    pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let text = self.to_file_text(&crate::time::Timestamp::now().rfc3339());
-        durable::create_new(path, FileMode::OwnerOnly, text.as_bytes()).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists(path.to_owned())
-            } else {
-                KeyError::Io {
-                    path: path.to_owned(),
-                    source: e,
-                }
-            }
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use std::fs;
 
     #[test]
     fn key_file_round_trip_and_mode() {

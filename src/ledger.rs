@@ -19,7 +19,7 @@ use crate::encoding;
 use crate::entry::{Entry, EntryHash, SignedEntry};
 use crate::event::Event;
 use crate::event::Roles;
-use crate::head::{state_digest, HeadError, TrustedHead};
+use crate::head::{state_digest, HeadError, HeadFile, TrustedHead};
 use crate::ident::AuthorityName;
 use crate::ident::{Origin, Resource, Subject, TimeZoneName};
 use crate::keys::SecretKey;
@@ -470,7 +470,7 @@ impl Ledger {
         if self.verified.is_some() {
             return Ok(());
         }
-        let head = match key.heads() {
+        let head = match key.file().map(HeadFile::beside) {
             Some(f) => f.load(self.state.ledger_id())?,
             None => None,
         };
@@ -609,7 +609,8 @@ impl Ledger {
     /// head). A cache of what was checked: failing to write it costs a later
     /// re-verification, never a wrong answer, so errors are ignored.
     fn save_head(&self, key: &SecretKey, state_digest: [u8; 32]) {
-        let (Some(f), Some(range)) = (key.heads(), self.verified.clone()) else {
+        let (Some(f), Some(range)) = (key.file().map(HeadFile::beside), self.verified.clone())
+        else {
             return;
         };
         let _ = f.save(&TrustedHead {

@@ -6,7 +6,7 @@
 //!
 //! - **Vocabulary**: `ident` (subjects, resources, rights: checked on
 //!   construction), `time` (instants and the ledger's time zone), `event`
-//!   (the bodies), `keys` (ed25519 keys and private key files).
+//!   (the bodies), `keys` (ed25519 public and signing keys).
 //! - **Format**: `encoding` (the one canonical bincode encoding), `entry`
 //!   (signing and hashing; docs/FORMAT.md), `bundle` (the one binary framing
 //!   of a run of entries, C2SP entry bundles).
@@ -20,7 +20,8 @@
 //!   one way a file is written: replace or create-new).
 //! - **Transparency**: `merkle` (RFC 6962 tree and proofs), `note` (C2SP
 //!   signed notes: key names and ids, signature lines, verifier and cosigner
-//!   keys), `checkpoint` (checkpoint bodies and cosignature/v1, as notes),
+//!   keys), `keyfile` (signing keys on disk, naming their verifier key),
+//!   `checkpoint` (checkpoint bodies and cosignature/v1, as notes),
 //!   `witness` (docs/TRANSPARENCY.md), `tiles` (the log published as C2SP
 //!   tlog-tiles) and `mirror` (reading it back, verified, into a read replica).
 //! - **Queries**: `query` (the answers of docs/SEMANTICS.md: the reference
@@ -42,6 +43,7 @@ mod event;
 mod head;
 mod ident;
 mod json;
+mod keyfile;
 mod keys;
 mod ledger;
 mod merkle;

@@ -426,6 +426,21 @@ fn quotable(s: &str) -> String {
     }
 }
 
+/// The verifier-key text form of a signing key (here, not in `keys`, so that
+/// the key types do not depend on the note format).
+impl SecretKey {
+    /// The public half in note verifier form.
+    pub fn verifier(&self) -> VerifierKey {
+        VerifierKey::of(self)
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({})", self.verifier())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
