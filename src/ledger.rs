@@ -115,8 +115,9 @@ pub struct Ledger {
     /// checked `state` against the entries ([`Ledger::authenticate`]); only
     /// then may it sign on top of `state`.
     verified: Option<CompactRange>,
-    /// The [`state_digest`] of the snapshot `state` was decoded from (zeros
-    /// for a ledger being created).
+    /// The [`state_digest`] of the snapshot `state` was decoded from or last
+    /// committed as (zeros for a ledger being created): the digest a signer
+    /// records in its trusted head, without encoding the state again.
     stored_digest: [u8; 32],
     /// Tree roots recomputed from the entries, by size (see `trusted_root`).
     roots: Mutex<BTreeMap<u64, TreeHash>>,
@@ -1150,7 +1151,7 @@ impl Ledger {
                 .and_then(|n| SignedCheckpoint::open(&n, &vk).ok())
                 .filter(|c| c.checkpoint().size() == self.len() && c.checkpoint().root() == &root);
             if let Some(stored) = stored {
-                self.save_head(key, state_digest(&encoding::encode_derived(&self.state)));
+                self.save_head(key, self.stored_digest);
                 return Ok(stored);
             }
         }
@@ -1160,7 +1161,7 @@ impl Ledger {
         p.put_checkpoint(self.len(), name.as_str(), &signed.to_string());
         p.pin_state(self.len(), key.public().as_bytes())?;
         self.store.commit(p)?;
-        self.save_head(key, state_digest(&encoding::encode_derived(&self.state)));
+        self.save_head(key, self.stored_digest);
         Ok(signed)
     }
 
