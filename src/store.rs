@@ -415,9 +415,7 @@ impl Store {
     fn snapshots(&self) -> Result<Option<Snapshots>, StoreError> {
         match self.get(SNAPSHOTS_KEY)? {
             None => Ok(None),
-            Some(b) => crate::encoding::decode_derived(&b)
-                .map(Some)
-                .map_err(|e| self.damaged_derived(format!("snapshot directory: {e}"))),
+            Some(b) => decode_snapshots(self, &b).map(Some),
         }
     }
 
@@ -646,11 +644,8 @@ impl Pending<'_> {
         bytes: Vec<u8>,
         pin: Option<&[u8]>,
     ) -> Result<(), StoreError> {
-        let mut dir = match self.get(SNAPSHOTS_KEY)? {
-            Some(b) => crate::encoding::decode_derived::<Snapshots>(&b).map_err(|e| {
-                self.store
-                    .damaged_derived(format!("snapshot directory: {e}"))
-            })?,
+        let mut dir = match self.snapshots()? {
+            Some(dir) => dir,
             None => {
                 // An earlier version's single snapshot is superseded.
                 self.remove(vec![STATE_PREFIX]);
@@ -666,16 +661,8 @@ impl Pending<'_> {
         if let Some(pin) = pin {
             dir.pins.insert(pin.to_vec(), size);
         }
-        for o in old {
-            if o != dir.latest && !dir.pins.values().any(|&p| p == o) {
-                self.remove(state_key(o).to_vec());
-            }
-        }
         self.put(state_key(size).to_vec(), bytes);
-        self.put(
-            SNAPSHOTS_KEY.to_vec(),
-            crate::encoding::encode_derived(&dir),
-        );
+        self.put_snapshots(&dir, old);
         Ok(())
     }
 
@@ -684,25 +671,32 @@ impl Pending<'_> {
     /// directory is not there yet (made by an earlier version) pins nothing
     /// until its next commit.
     pub fn pin_state(&mut self, size: u64, pin: &[u8]) -> Result<(), StoreError> {
-        let Some(b) = self.get(SNAPSHOTS_KEY)? else {
+        let Some(mut dir) = self.snapshots()? else {
             return Ok(());
         };
-        let mut dir = crate::encoding::decode_derived::<Snapshots>(&b).map_err(|e| {
-            self.store
-                .damaged_derived(format!("snapshot directory: {e}"))
-        })?;
         debug_assert_eq!(dir.latest, size);
         let old = dir.pins.insert(pin.to_vec(), size);
-        if let Some(o) = old {
+        self.put_snapshots(&dir, old);
+        Ok(())
+    }
+
+    /// The snapshot directory as it will be after commit.
+    fn snapshots(&self) -> Result<Option<Snapshots>, StoreError> {
+        match self.get(SNAPSHOTS_KEY)? {
+            None => Ok(None),
+            Some(b) => decode_snapshots(self.store, &b).map(Some),
+        }
+    }
+
+    /// Writes `dir`, and deletes each snapshot of the sizes in `old` that
+    /// `dir` no longer keeps (neither latest nor pinned).
+    fn put_snapshots(&mut self, dir: &Snapshots, old: impl IntoIterator<Item = u64>) {
+        for o in old {
             if o != dir.latest && !dir.pins.values().any(|&p| p == o) {
                 self.remove(state_key(o).to_vec());
             }
         }
-        self.put(
-            SNAPSHOTS_KEY.to_vec(),
-            crate::encoding::encode_derived(&dir),
-        );
-        Ok(())
+        self.put(SNAPSHOTS_KEY.to_vec(), crate::encoding::encode_derived(dir));
     }
 }
 
@@ -793,6 +787,12 @@ struct Snapshots {
     latest: u64,
     /// Signer (public key bytes) -> the size its trusted head is at.
     pins: BTreeMap<Vec<u8>, u64>,
+}
+
+/// Decodes the snapshot directory of `store`.
+fn decode_snapshots(store: &Store, bytes: &[u8]) -> Result<Snapshots, StoreError> {
+    crate::encoding::decode_derived(bytes)
+        .map_err(|e| store.damaged_derived(format!("snapshot directory: {e}")))
 }
 
 /// The key of the rules-state snapshot at `size`.
