@@ -12,6 +12,7 @@
 mod util;
 
 mod append_verify;
+mod audit;
 mod as_of;
 mod back_door;
 mod bad_input;
