@@ -55,8 +55,9 @@ right = "{name}"
 "#;
 
 /// Generates the access log: rows in time order between the ledger's first
-/// and last entries; half by the subject of a grant on its resource (or a
-/// child), a quarter by a member of a group, the rest random; one row in
+/// and last entries; three in four by the subject of one of the ledger's
+/// grants in effect and recorded by then (on the grant's resource, with one
+/// of its rights), the rest by a random subject on a random resource; one row in
 /// twenty acting for a random agency.
 fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
     let spec = SynthSpec::with_events(n);
@@ -64,17 +65,43 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
     let entry = |seq: u64| ledger.entry(seq).unwrap().unwrap();
     let first = entry(0).recorded_at().as_micros();
     let last = entry(n - 1).recorded_at().as_micros();
-    // A pool of (subject, resource) drawn from the ledger's grants and joins.
+    // A pool of (in effect from, subject, resource, right) drawn from the
+    // ledger's grants, in that order, so that a row can pick one
+    // already in effect at its time.
     let mut pool = Vec::new();
     while pool.len() < 50_000.min(n as usize) {
-        match entry(2 + rng.below(n - 2)).body() {
+        let e = entry(2 + rng.below(n - 2));
+        let known = e.recorded_at().as_micros();
+        match e.body() {
             Event::Grant {
-                subject, resource, ..
-            } => pool.push((subject.clone(), Some(resource.clone()))),
-            Event::Join { member, .. } => pool.push((member.clone(), None)),
+                subject,
+                resource,
+                rights,
+                effective_at,
+                ..
+            } => pool.push((
+                effective_at.as_micros().max(known),
+                subject.clone(),
+                Some(resource.clone()),
+                rights
+                    .iter()
+                    .find(|r| !r.is_wildcard())
+                    .map(|r| r.to_string()),
+            )),
+            Event::Join {
+                member,
+                effective_at,
+                ..
+            } => pool.push((
+                effective_at.as_micros().max(known),
+                member.clone(),
+                None,
+                None,
+            )),
             _ => {}
         }
     }
+    pool.sort_by_key(|p| p.0);
     let rights = ["read", "export", "write", "audit"];
     let tmp = path.with_extension("partial");
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).unwrap());
@@ -82,16 +109,28 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
     let step = ((last - first) / rows as i64).max(1);
     for i in 0..rows {
         let at = first + step * i as i64 + rng.below(step as u64) as i64;
-        let random_resource = || {
+        let random_resource = |rng: &mut Rng| {
             let level = 1 + rng.below(3) as usize;
             spec.resource(level, rng.below(SynthSpec::level_size(level)))
         };
+        let in_effect = pool.partition_point(|p| p.0 <= at) as u64;
+        let mut right = rights[rng.below(4) as usize].to_owned();
         let (subject, resource) = match rng.below(4) {
-            0 | 1 | 2 => {
-                let (s, r) = pool[rng.below(pool.len() as u64) as usize].clone();
-                (s, r.unwrap_or_else(random_resource))
+            0..=2 if in_effect > 0 => {
+                let (_, s, r, x) = pool[rng.below(in_effect) as usize].clone();
+                if let Some(x) = x {
+                    right = x;
+                }
+                let r = match r {
+                    Some(r) => r,
+                    None => random_resource(&mut rng),
+                };
+                (s, r)
             }
-            _ => (spec.subject(rng.below(spec.subjects)), random_resource()),
+            _ => {
+                let s = spec.subject(rng.below(spec.subjects));
+                (s, random_resource(&mut rng))
+            }
         };
         let acting = if rng.below(20) == 0 {
             spec.subject(spec.groups + rng.below(spec.subjects / 10))
@@ -105,7 +144,7 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
             access_ledger::Timestamp::from_micros(at),
             subject,
             resource,
-            rights[rng.below(4) as usize],
+            right,
             acting
         )
         .unwrap();

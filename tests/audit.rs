@@ -625,10 +625,13 @@ proptest! {
                     prop_assert_eq!(*reason, Reason::Revoked { seq: *d.because.iter().max().unwrap() });
                     prop_assert_eq!(because, &d.because);
                 }
-                (Verdict::Denied { reason, .. }, None) => prop_assert!(matches!(
-                    reason,
-                    Reason::GrantExpired { .. } | Reason::MembershipEnded { .. } | Reason::NeverGranted
-                )),
+                (Verdict::Denied { reason, .. }, None) => {
+                    let unnamed = matches!(
+                        reason,
+                        Reason::GrantExpired { .. } | Reason::MembershipEnded { .. } | Reason::NeverGranted
+                    );
+                    prop_assert!(unnamed, "a denial without seqs explained as {:?}", reason);
+                }
             }
             // The agency acted for: its own `check`, and the class follows.
             let agency = a.map(|a| SUBJECTS[a]).filter(|&a| a != SUBJECTS[s]);

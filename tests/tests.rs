@@ -12,8 +12,8 @@
 mod util;
 
 mod append_verify;
-mod audit;
 mod as_of;
+mod audit;
 mod back_door;
 mod bad_input;
 mod checkpoint;

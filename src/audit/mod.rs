@@ -514,7 +514,7 @@ impl<'l> Auditor<'l> {
             return Ok(Reason::GrantExpired { seq });
         }
         ended.retain(|(_, g)| !closure.contains(g));
-        ended.sort_by(|a, b| b.0.cmp(&a.0));
+        ended.sort_by_key(|e| std::cmp::Reverse(e.0));
         for (seq, g) in ended {
             if self.queries.check(&g, r, x, at, known_at)?.allowed {
                 return Ok(Reason::MembershipEnded { seq });

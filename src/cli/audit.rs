@@ -350,7 +350,7 @@ fn csv_record(f: &Finding) -> Vec<String> {
         acting.map_or_else(String::new, |a| a.verdict.allowed().to_string()),
         f.known_later
             .as_ref()
-            .map_or_else(String::new, |o| outcome_text(o)),
+            .map_or_else(String::new, outcome_text),
         f.explain(),
     ]
 }
