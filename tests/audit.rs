@@ -535,6 +535,15 @@ fn the_chicago_access_log_is_audited_from_the_command_line() {
     ));
     // Line 4: authorised as known on 07-11, banned by what was recorded since.
     assert_eq!(rows[0]["known_later"]["account"]["reason"], "banned");
+    let why = rows[0]["explanation"].as_str().unwrap();
+    assert!(
+        why.starts_with(
+            "authorised: agency:ice may read cpd/clear/arrests directly; as recorded by "
+        ) && why.ends_with(
+            ": unauthorised: agency:ice may not read cpd/clear/arrests: banned by seq 12"
+        ),
+        "{why}"
+    );
     let csv = std::fs::read_to_string(w.path("out/findings.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + rows.len());
     assert!(csv

@@ -356,7 +356,8 @@ impl Finding {
             (Some(x), Some(r)) => format!("{x} {r}"),
             _ => format!("{} {}", self.row.action, self.row.object),
         };
-        match &self.outcome {
+        let text = |o: &Outcome| {
+            match o {
             Outcome::Unmappable(u) => format!("unmappable: {u}"),
             Outcome::Judged(j) => judgement_text(&who, &what, j),
             Outcome::AmbiguousTime { first, second } => format!(
@@ -365,6 +366,17 @@ impl Finding {
                 judgement_text(&who, &what, second)
             ),
         }
+        };
+        let mut line = text(&self.outcome);
+        if let (true, Some(later)) = (self.revised(), &self.known_later) {
+            let k = later.judgements().first().map(|j| j.known_at);
+            line.push_str(&format!(
+                "; as recorded by {}: {}",
+                k.map_or_else(String::new, |k| k.to_string()),
+                text(later)
+            ));
+        }
+        line
     }
 }
 
