@@ -82,21 +82,11 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
             } => pool.push((
                 effective_at.as_micros().max(known),
                 subject.clone(),
-                Some(resource.clone()),
+                resource.clone(),
                 rights
                     .iter()
                     .find(|r| !r.is_wildcard())
                     .map(|r| r.to_string()),
-            )),
-            Event::Join {
-                member,
-                effective_at,
-                ..
-            } => pool.push((
-                effective_at.as_micros().max(known),
-                member.clone(),
-                None,
-                None,
             )),
             _ => {}
         }
@@ -121,10 +111,6 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
                 if let Some(x) = x {
                     right = x;
                 }
-                let r = match r {
-                    Some(r) => r,
-                    None => random_resource(&mut rng),
-                };
                 (s, r)
             }
             _ => {
