@@ -72,14 +72,15 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
     while pool.len() < 50_000.min(n as usize) {
         let e = entry(2 + rng.below(n - 2));
         let known = e.recorded_at().as_micros();
-        match e.body() {
-            Event::Grant {
-                subject,
-                resource,
-                rights,
-                effective_at,
-                ..
-            } => pool.push((
+        if let Event::Grant {
+            subject,
+            resource,
+            rights,
+            effective_at,
+            ..
+        } = e.body()
+        {
+            pool.push((
                 effective_at.as_micros().max(known),
                 subject.clone(),
                 resource.clone(),
@@ -87,8 +88,7 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
                     .iter()
                     .find(|r| !r.is_wildcard())
                     .map(|r| r.to_string()),
-            )),
-            _ => {}
+            ));
         }
     }
     pool.sort_by_key(|p| p.0);
