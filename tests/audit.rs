@@ -662,3 +662,63 @@ proptest! {
         }
     }
 }
+
+/// JSON Lines and a JSON mapping, from the command line: the same answers.
+#[test]
+fn a_json_lines_log_with_a_json_mapping_is_audited_the_same_way() {
+    let w = Workspace::new();
+    w.ok(&["demo", "--out", "demo"]);
+    let l = w.path("demo/ledger").display().to_string();
+    let mapping = r#"{"log": {"time_format": "unix",
+        "columns": {"time": "ts", "account": "who", "object": "what", "action": "did", "on_behalf_of": "for"}},
+      "accounts": [{"name": "*", "subject": "agency:{name}"}],
+      "agencies": [{"name": "*", "subject": "agency:{name}"}],
+      "objects": [{"name": "arrests", "resource": "cpd/clear/arrests"}],
+      "actions": [{"name": "read", "right": "read"}]}"#;
+    std::fs::write(w.path("m.json"), mapping).unwrap();
+    // 2019-07-01 and 2019-07-20 (after the ban of ICE, seq 12), in seconds.
+    let log = "{\"ts\": 1561982400, \"who\": \"ice\", \"what\": \"arrests\", \"did\": \"read\"}\n\
+               {\"ts\": 1563624000, \"who\": \"ice\", \"what\": \"arrests\", \"did\": \"read\"}\n\
+               \n\
+               {\"ts\": 1563624000, \"who\": \"fbi\", \"what\": \"arrests\", \"did\": \"read\", \"for\": \"ice\"}\n\
+               [1, 2]\n";
+    std::fs::write(w.path("access.log"), log).unwrap();
+    let args = [
+        "--ledger",
+        &l,
+        "audit",
+        "access.log",
+        "--format",
+        "jsonl",
+        "--mapping",
+        "m.json",
+        "--json",
+    ];
+    let (code, _, err) = w.run_bare(&args);
+    assert_eq!(code, 2);
+    assert_one_line_error(&err, "access.log line 5: not a JSON object");
+    let (code, out, err) = w.run_bare(&[&args[..], &["--skip-bad"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["outcomes"],
+        serde_json::json!({"authorised": 1, "unauthorised": 1, "side_door": 1, "ambiguous_time": 0, "unmappable": 0})
+    );
+    assert_eq!(v["reasons"], serde_json::json!({"banned": 2}));
+    assert_eq!(v["malformed_rows"][0]["line"], 5);
+    // A mapping that is not one is refused with its file named.
+    std::fs::write(w.path("bad.json"), "{\"log\": {}}").unwrap();
+    let (code, _, err) = w.run_bare(&[
+        "--ledger",
+        &l,
+        "audit",
+        "access.log",
+        "--mapping",
+        "bad.json",
+    ]);
+    assert_eq!(code, 2);
+    assert_one_line_error(
+        &err,
+        "mapping bad.json: not a mapping file: missing field `columns`",
+    );
+}
