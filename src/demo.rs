@@ -19,6 +19,10 @@ use crate::time::{Timestamp, Zone};
 pub const AUTHORITIES_JSON: &str = include_str!("../fixtures/chicago-2019/authorities.json");
 /// fixtures/chicago-2019/events.jsonl.
 pub const EVENTS_JSONL: &str = include_str!("../fixtures/chicago-2019/events.jsonl");
+/// fixtures/chicago-2019/access-log.csv: an ILLUSTRATIVE access log to audit.
+pub const ACCESS_LOG_CSV: &str = include_str!("../fixtures/chicago-2019/access-log.csv");
+/// fixtures/chicago-2019/mapping.toml: the ILLUSTRATIVE mapping of that log.
+pub const MAPPING_TOML: &str = include_str!("../fixtures/chicago-2019/mapping.toml");
 
 #[derive(Deserialize)]
 struct Authorities {

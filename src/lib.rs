@@ -27,11 +27,15 @@
 //! - **Queries**: `query` (the answers of docs/SEMANTICS.md: the reference
 //!   replay [`Projection`], and the store indexes with [`Queries`] that answer
 //!   the same, fast; the answer types are their shared vocabulary).
+//! - **Audit**: `audit` (a real access log replayed against the ledger:
+//!   the mapping file, the streaming log reader, and each row's outcome by
+//!   `check` at its own time; docs/AUDIT.md).
 //! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
 //!   2019 fixture), `synth` (synthetic ledgers for benchmarks).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod audit;
 mod bundle;
 mod chain;
 mod checkpoint;
@@ -57,13 +61,22 @@ mod time;
 mod witness;
 
 // The public interface is:
+pub use audit::{
+    audit, AccessLog, ActingFor, AuditError, AuditOptions, AuditReport, Auditor, BadRow,
+    BanViolations, Columns as LogColumns, Counts as OutcomeCounts, Finding, Judgement, LedgerSeen,
+    LogError, LogFormat, Mapping, MappingError, NoSink, Outcome, OutcomeKind, Reason, Revised,
+    RowTime, Sink as AuditSink, Unmapped, UnmappedCount, Verdict, MAX_LISTED_MALFORMED,
+    MAX_UNMAPPABLE_NAMES,
+};
 pub use bundle::{entries as bundle_entries, push_entry as push_bundle_entry, BundleError};
 pub use chain::{Authority, Ban, ChainError, ChainedEntry, LedgerState, Provenance, Violation};
 pub use checkpoint::{
     cosignature_message, Checkpoint, CheckpointError, SignedCheckpoint, COSIGNATURE_TIME_PREFIX,
     COSIGNATURE_V1_HEADER, MAX_COSIGNATURE_TIME, TIME_EXTENSION_PREFIX,
 };
-pub use demo::{Fixture, FixtureKey};
+pub use demo::{
+    Fixture, FixtureKey, ACCESS_LOG_CSV as DEMO_ACCESS_LOG, MAPPING_TOML as DEMO_MAPPING,
+};
 pub use encoding::{EncodingError, MAX_ENCODED_LEN};
 pub use entry::{
     BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT,

@@ -13,6 +13,7 @@ mod util;
 
 mod append_verify;
 mod as_of;
+mod audit;
 mod back_door;
 mod bad_input;
 mod checkpoint;

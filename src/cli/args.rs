@@ -143,6 +143,22 @@ An analysis, not a decision: paths that reach a banned subject are flagged."
     Changes(Changes),
     /// Replay the log from scratch and compare the stored indexes with the replay.
     Rebuild(Rebuild),
+    /// Audit a real access log: was each access authorised at that moment, as the ledger knew it then?
+    #[command(
+        after_help = "Examples:\n  access-ledger audit access-log.csv --mapping mapping.toml\n  \
+access-ledger audit access-log.csv --mapping mapping.toml --known-at now --out audit/ --skip-bad\n  \
+access-ledger --ledger backup/ audit big-log.jsonl --format jsonl --mapping mapping.toml --json\n\n\
+Each row is judged by `check` at its own time, as the ledger knew it then: authorised (route and\n\
+seqs), unauthorised (banned by seq N, revoked by seq N, grant expired, membership ended, never\n\
+granted), side door (the account may, the agency it acted for may not), ambiguous time (a repeated\n\
+local hour judged differently at its two instants), or unmappable (a name the mapping lacks).\n\
+Violations of permanent commitments (bans) are listed first. --known-at also judges every row by\n\
+what was recorded later and lists the rows that changed. --out DIR writes findings.csv and\n\
+findings.jsonl (every row not plainly authorised), malformed.jsonl and summary.json.\n\
+The ledger stays locked against writers while the audit runs: audit a backup copy or a mirror.\n\
+The mapping file and the log formats: docs/AUDIT.md. Exit 0 when the audit ran, findings or not."
+    )]
+    Audit(Audit),
     /// Sign a checkpoint of the current head (key with the checkpoint role), store and print it.
     #[command(
         after_help = "Example:\n  access-ledger checkpoint --key log-signer.key > checkpoint.txt"
@@ -502,6 +518,41 @@ pub struct Rebuild {
     /// Print JSON.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,
+}
+
+/// `audit`.
+#[derive(Debug, Args)]
+pub struct Audit {
+    /// The access log (CSV with a header row, or JSON Lines; - for standard input).
+    #[arg(value_name = "ACCESS_LOG")]
+    pub log: PathBuf,
+    /// The mapping file (TOML, or JSON if it ends in .json): columns, time format, name rules.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: PathBuf,
+    /// The log's format (default: the mapping's, else by extension: .jsonl/.ndjson JSON Lines, else CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<LogFormatArg>,
+    /// Also judge every row by what the ledger had recorded by then (now, or a time), and list the rows that change.
+    #[arg(long, value_name = "now|TIME")]
+    pub known_at: Option<TimeArg>,
+    /// Write findings.csv, findings.jsonl, malformed.jsonl and summary.json into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Count and list malformed rows instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Print the summary as JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub json: Format,
+}
+
+/// An access log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
 }
 
 /// `checkpoint`.

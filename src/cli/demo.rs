@@ -3,7 +3,10 @@
 use std::fs;
 use std::io::Write;
 
-use access_ledger::Fixture;
+use access_ledger::{
+    audit, AccessLog, AuditOptions, Fixture, LogFormat, Mapping, NoSink, Timestamp,
+    DEMO_ACCESS_LOG, DEMO_MAPPING,
+};
 
 use super::args::Demo;
 use super::{exit, Failure};
@@ -37,6 +40,23 @@ impl Demo {
                 .write_new(&out.join("keys").join(format!("{}.key", k.key.name())))?;
         }
         let report = ledger.verify(|_, _| {})?;
+        fs::write(out.join("access-log.csv"), DEMO_ACCESS_LOG).map_err(unavailable)?;
+        fs::write(out.join("mapping.toml"), DEMO_MAPPING).map_err(unavailable)?;
+        // The fixture's mapping and log are compiled in and pinned by the
+        // tests (tests/audit.rs): failing here is a build defect.
+        let mapping = Mapping::from_toml(DEMO_MAPPING).expect("the demo mapping is valid");
+        let log = AccessLog::new(
+            DEMO_ACCESS_LOG.as_bytes(),
+            LogFormat::Csv,
+            mapping.columns(),
+        )
+        .expect("the demo access log has the mapped columns");
+        let opts = AuditOptions {
+            known_at: Some(Timestamp::now()),
+            skip_bad: true,
+        };
+        let audited = audit(&ledger, log, &mapping, &opts, &mut NoSink)
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("demo audit: {e}")))?;
         let zone = ledger.zone();
         fs::write(
             out.join(DEMO_MARKER),
@@ -59,6 +79,26 @@ impl Demo {
                 b.resource,
                 b.effective_at.local(&zone),
                 b.commitment
+            )?;
+        }
+        let o = &audited.outcomes;
+        writeln!(
+            tour,
+            "  Audited an illustrative access log of {} rows against it: {} authorised, {} unauthorised, {} side door, {} unmappable, {} malformed;",
+            audited.rows, o.authorised, o.unauthorised, o.side_door, o.unmappable, audited.malformed
+        )?;
+        for v in &audited.violations {
+            writeln!(
+                tour,
+                "    ban seq {} broken in practice by {} access(es), and {} on a banned agency's behalf;",
+                v.ban, v.rows, v.side_door_rows
+            )?;
+        }
+        if let Some(rev) = &audited.revised {
+            writeln!(
+                tour,
+                "    {} row(s) judged differently by everything recorded since (a ban recorded late).",
+                rev.rows
             )?;
         }
         writeln!(
@@ -96,6 +136,15 @@ impl Demo {
         writeln!(
             tour,
             "      (a chain of nine task-force agreements reaches a member of the banned group:ice)"
+        )?;
+        let d = out.display();
+        writeln!(
+            tour,
+            "  access-ledger --ledger {l} audit {d}/access-log.csv --mapping {d}/mapping.toml --known-at now --skip-bad"
+        )?;
+        writeln!(
+            tour,
+            "      (each access judged at its own time: violations of the bans first; docs/AUDIT.md)"
         )?;
         writeln!(tour, "  access-ledger --ledger {l} verify")?;
         writeln!(

@@ -5,6 +5,7 @@
 //! [`output`] writes what they print.
 
 mod args;
+mod audit;
 mod checkpoint;
 mod demo;
 mod failure;
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::History(c) => c.run(&ctx),
         Command::Changes(c) => c.run(&ctx),
         Command::Rebuild(c) => c.run(&ctx),
+        Command::Audit(c) => c.run(&ctx),
         Command::Checkpoint(c) => c.run(&ctx),
         Command::Checkpoints(c) => c.run(&ctx),
         Command::Prove(ProveCommand::Inclusion(c)) => c.run(&ctx),
