@@ -9,8 +9,10 @@
 -- resource and right, denies; otherwise a live counting grant to the subject
 -- or one of its groups, with no later counting revoke of that subject
 -- covering the same, allows.
+-- MATERIALIZED: each CTE is computed once per question; without it, newer
+-- SQLite versions may evaluate them again for every row that reads them.
 WITH RECURSIVE
-subjects(s) AS (
+subjects(s) AS MATERIALIZED (
   SELECT :subject
   UNION
   SELECT j.grp
@@ -23,7 +25,7 @@ subjects(s) AS (
         AND l.recorded_at <= :known_at AND l.effective_at <= :at
         AND (l.effective_at > j.effective_at OR (l.effective_at = j.effective_at AND l.seq > j.seq)))
 ),
-covering AS (
+covering AS MATERIALIZED (
   SELECT e.* FROM subjects
   JOIN events e ON e.subject = subjects.s AND e.kind IN ('grant', 'revoke', 'ban')
   WHERE e.recorded_at <= :known_at AND e.effective_at <= :at

@@ -465,8 +465,9 @@ type Stored = Result<(u64, Vec<u8>), StoreError>;
 
 /// A stored entry after a verifying thread saw it.
 enum Checked {
-    /// It decodes and its signature verifies for the ledger.
-    Signed(u64, SignedEntry),
+    /// It decodes and its signature verifies for the ledger (boxed: a
+    /// decoded entry is several hundred bytes, the other variants a few).
+    Signed(u64, Box<SignedEntry>),
     /// It does not decode or does not verify: admitted again in order, so
     /// that the error names it as a one-thread replay would.
     Refused(u64, Vec<u8>),
@@ -478,7 +479,7 @@ fn check_one(r: Stored, ledger_id: &EntryHash) -> Checked {
     match r {
         Err(e) => Checked::Unreadable(e),
         Ok((seq, bytes)) => match Entry::decode(&bytes).map(|e| e.verify_signature(ledger_id)) {
-            Ok(Ok(signed)) => Checked::Signed(seq, signed),
+            Ok(Ok(signed)) => Checked::Signed(seq, Box::new(signed)),
             _ => Checked::Refused(seq, bytes),
         },
     }
@@ -506,7 +507,7 @@ fn admit_in_order(
                     Checked::Signed(seq, signed) => {
                         require_seq(state, seq)?;
                         state
-                            .admit_signed(signed, now, Provenance::Stored)
+                            .admit_signed(*signed, now, Provenance::Stored)
                             .map_err(LedgerError::Corrupt)?
                     }
                 };

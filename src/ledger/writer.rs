@@ -171,3 +171,21 @@ const SNAPSHOT_TAIL_FRACTION: u64 = 128;
 pub(crate) fn snapshot_due(latest: u64, len: u64) -> bool {
     len < latest || len - latest >= SNAPSHOT_MIN_TAIL.max(latest / SNAPSHOT_TAIL_FRACTION)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_due;
+
+    #[test]
+    fn a_snapshot_is_due_every_2048_entries_then_every_128th_of_the_log() {
+        assert!(!snapshot_due(1, 2048));
+        assert!(snapshot_due(1, 2049));
+        assert!(!snapshot_due(100_000, 102_047));
+        assert!(snapshot_due(100_000, 102_048));
+        assert!(!snapshot_due(1_000_000, 1_007_811));
+        assert!(snapshot_due(1_000_000, 1_007_812));
+        // A state behind its latest snapshot (never written by a writer) is
+        // written over rather than left behind the head.
+        assert!(snapshot_due(10, 5));
+    }
+}
