@@ -105,6 +105,7 @@ for l in open(sys.argv[1]):
       | "$bin" --ledger "$dir" check --batch > target/bench-batch.jsonl
     t1=$(date +%s%N)
     echo "check --batch, $q questions in one process: $(echo "scale=1; ($t1 - $t0) / 1000000" | bc) ms ($(echo "scale=1; ($t1 - $t0) / 1000 / $q" | bc) us per question, open included)"
+    echo "verify through the CLI: $(timed "$bin" --ledger "$dir" verify) (wall s, peak RSS KiB)"
     python3 - "$qs" target/bench-batch.jsonl <<'PY'
 import json, sys
 want = [json.loads(l)["allowed"] for l in open(sys.argv[1])]
