@@ -41,7 +41,9 @@ fi
 # Wall seconds and peak RSS (KiB) of one command, as "secs kib".
 timed() {
   /usr/bin/time -f '%e %M' -o target/bench-time.txt "$@" >/dev/null 2>&1 || true
-  cat target/bench-time.txt
+  # /usr/bin/time writes "Command exited with non-zero status N" first when
+  # the command fails (a denied `check` exits 1): the figures are the last line.
+  tail -n 1 target/bench-time.txt
 }
 
 # The median of the numbers on standard input.
@@ -90,7 +92,8 @@ cli() {
 import json, sys
 q = json.loads(sys.argv[1])["sqlite"]
 for k, v in q.items():
-    print(f""".param set {k} "'{v}'"""" if isinstance(v, str) else f".param set {k} {v}")
+    # A text value as an SQL literal: 'text', in double quotes for the dot command.
+    print(f".param set {k} \"'{v}'\"" if isinstance(v, str) else f".param set {k} {v}")
 PY
 )
       theirs+=("$(ms sqlite_check "$db" "$params")")

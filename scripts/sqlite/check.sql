@@ -9,15 +9,16 @@
 -- resource and right, denies; otherwise a live counting grant to the subject
 -- or one of its groups, with no later counting revoke of that subject
 -- covering the same, allows.
--- MATERIALIZED: each CTE is computed once per question; without it, newer
--- SQLite versions may evaluate them again for every row that reads them.
+-- MATERIALIZED: each CTE is computed once per question. CROSS JOIN fixes the
+-- join order (subjects first, then their rows by index): without it SQLite
+-- 3.54 (rusqlite's bundled one) scans the whole table with a Bloom filter.
 WITH RECURSIVE
 subjects(s) AS MATERIALIZED (
   SELECT :subject
   UNION
   SELECT j.grp
   FROM subjects
-  JOIN events j ON j.subject = subjects.s AND j.kind = 'join'
+  CROSS JOIN events j ON j.subject = subjects.s AND j.kind = 'join'
   WHERE j.recorded_at <= :known_at AND j.effective_at <= :at
     AND NOT EXISTS (
       SELECT 1 FROM events l
@@ -27,7 +28,7 @@ subjects(s) AS MATERIALIZED (
 ),
 covering AS MATERIALIZED (
   SELECT e.* FROM subjects
-  JOIN events e ON e.subject = subjects.s AND e.kind IN ('grant', 'revoke', 'ban')
+  CROSS JOIN events e ON e.subject = subjects.s AND e.kind IN ('grant', 'revoke', 'ban')
   WHERE e.recorded_at <= :known_at AND e.effective_at <= :at
     AND (e.resource = :resource OR substr(:resource, 1, length(e.resource) + 1) = e.resource || '/')
     AND (e.rights IS NULL OR e.rights = '*' OR instr(e.rights, ',' || :right || ',') > 0)
