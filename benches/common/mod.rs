@@ -116,7 +116,9 @@ pub fn samples(ledger: &Ledger, n: u64, count: usize, seed: u64) -> Vec<Sample> 
             Event::Join { member, .. } if kind == 2 => (member.clone(), random_resource),
             _ => (spec.subject(rng.below(spec.subjects)), random_resource),
         };
-        let known_at = at + rng.below((last - at) as u64 + 1) as i64;
+        // A scheduled grant may take effect after the last entry: then `at`
+        // is past `last`, and the knowledge time is `at` itself.
+        let known_at = at + rng.below((last - at).max(0) as u64 + 1) as i64;
         let (at, known_at) = (Timestamp::from_micros(at), Timestamp::from_micros(known_at));
         out.push(Sample {
             subject,
