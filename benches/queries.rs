@@ -20,89 +20,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use access_ledger::internal::{Rng, SynthSpec};
-use access_ledger::{Event, Ledger, Resource, Right, Subject, Timestamp};
+use access_ledger::internal::Rng;
+use access_ledger::{Ledger, Timestamp};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 mod common;
-use common::ledger;
-
-struct Sample {
-    subject: Subject,
-    resource: Resource,
-    right: Right,
-    at: Timestamp,
-    known_at: Timestamp,
-}
-
-/// Queries drawn from the ledger: half about the subject of a random grant,
-/// on its resource or a descendant, at a date after it took effect (so many
-/// are allowed); a quarter about a random member of a group; the rest
-/// random. Dates lie between the first and last entries.
-fn samples(ledger: &Ledger, n: u64, count: usize, seed: u64) -> Vec<Sample> {
-    let spec = SynthSpec::with_events(n);
-    let mut rng = Rng(seed);
-    let entry = |seq: u64| ledger.entry(seq).unwrap().unwrap();
-    let first = entry(0).recorded_at().as_micros();
-    let last = entry(n - 1).recorded_at().as_micros();
-    let rights = ["read", "export", "write", "audit"];
-    let mut out = Vec::with_capacity(count);
-    while out.len() < count {
-        let mut at = first + rng.below((last - first) as u64) as i64;
-        let right = Right::new(rights[rng.below(4) as usize]).unwrap();
-        let level = 1 + rng.below(3) as usize;
-        let random_resource = spec.resource(level, rng.below(SynthSpec::level_size(level)));
-        let kind = rng.below(4);
-        let (subject, resource) = match entry(2 + rng.below(n - 2)).body() {
-            Event::Grant {
-                subject,
-                resource,
-                effective_at,
-                ..
-            } if kind < 2 => {
-                let from = effective_at.as_micros().max(first);
-                at = from + rng.below((last - from).max(1) as u64) as i64;
-                let depth = resource.as_str().split('/').count();
-                let mut r = resource.clone();
-                for l in depth..=3 {
-                    if rng.below(2) == 0 {
-                        break;
-                    }
-                    let seg = ["s", "t", "f"][l - 1];
-                    let child = format!("{}/{seg}{:02}", r.as_str(), rng.below(9));
-                    r = Resource::new(child).unwrap();
-                }
-                (subject.clone(), r)
-            }
-            Event::Join { member, .. } if kind == 2 => (member.clone(), random_resource),
-            _ => (spec.subject(rng.below(spec.subjects)), random_resource),
-        };
-        let known_at = at + rng.below((last - at) as u64 + 1) as i64;
-        let (at, known_at) = (Timestamp::from_micros(at), Timestamp::from_micros(known_at));
-        out.push(Sample {
-            subject,
-            resource,
-            right,
-            at,
-            known_at,
-        });
-    }
-    out
-}
-
-fn percentiles(name: &str, mut d: Vec<Duration>) {
-    d.sort();
-    let p = |q: f64| d[((d.len() as f64 * q) as usize).min(d.len() - 1)];
-    eprintln!(
-        "{name}: n={} p50={:?} p90={:?} p99={:?} p99.9={:?} max={:?}",
-        d.len(),
-        p(0.50),
-        p(0.90),
-        p(0.99),
-        p(0.999),
-        d[d.len() - 1]
-    );
-}
+use common::{ledger, percentiles, samples};
 
 fn bench_size(c: &mut Criterion, n: u64, base: Option<&Path>) {
     let dir = ledger(n, base);

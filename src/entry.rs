@@ -233,6 +233,16 @@ impl SignedEntry {
     pub fn entry(&self) -> &Entry {
         &self.0
     }
+
+    /// Treats an entry the store already holds as signed without checking its
+    /// signature. Only for rebuilding *derived* data (the rules state read at
+    /// open, after the latest snapshot) that is itself unauthenticated: the
+    /// caller MUST NOT let a signature, a `verify` verdict or a trusted head
+    /// rest on the result unless the entries it covers were checked by other
+    /// means (src/ledger/trust.rs).
+    pub(crate) fn assume_stored(entry: Entry) -> SignedEntry {
+        SignedEntry(entry)
+    }
 }
 
 impl std::ops::Deref for SignedEntry {

@@ -39,7 +39,9 @@ pub struct TrustedHead {
     pub ledger_id: EntryHash,
     /// The hash of entry `range.size() - 1`.
     pub head: EntryHash,
-    /// [`state_digest`] of the rules state after that entry.
+    /// [`state_digest`] of the rules-state snapshot the state at the head
+    /// rests on: the latest snapshot when the key signed, which with the
+    /// entries after it up to the head gives the state the key verified.
     pub state_digest: [u8; 32],
     /// The Merkle tree's compact range over the first `range.size()` entries.
     pub range: CompactRange,

@@ -419,6 +419,18 @@ impl Store {
         }
     }
 
+    /// The size of the latest rules-state snapshot; `None` without a
+    /// snapshot directory (a ledger made by an earlier version).
+    pub fn latest_state_size(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.snapshots()?.map(|d| d.latest))
+    }
+
+    /// The size of the snapshot the directory says is pinned for the signer
+    /// `pin` (unauthenticated: the caller checks the snapshot's digest).
+    pub fn pinned_state_size(&self, pin: &[u8]) -> Result<Option<u64>, StoreError> {
+        Ok(self.snapshots()?.and_then(|d| d.pins.get(pin).copied()))
+    }
+
     /// The last acknowledged `(size, last entry hash)` from [`HEAD_FILE`], if
     /// the file is there and readable (a ledger made by an earlier version has
     /// none until its next commit).
@@ -666,18 +678,28 @@ impl Pending<'_> {
         Ok(())
     }
 
-    /// Pins the latest snapshot, which MUST be the one at `size`, for the
-    /// signer `pin` (see [`Pending::put_state`]); a ledger whose snapshot
-    /// directory is not there yet (made by an earlier version) pins nothing
-    /// until its next commit.
-    pub fn pin_state(&mut self, size: u64, pin: &[u8]) -> Result<(), StoreError> {
+    /// Pins the latest snapshot for the signer `pin` (see
+    /// [`Pending::put_state`]): its trusted head now rests on that snapshot
+    /// and the entries after it. Writes nothing if the pin is already there,
+    /// or if the snapshot directory is not there yet (a ledger made by an
+    /// earlier version pins nothing until its next snapshot).
+    pub fn pin_latest_state(&mut self, pin: &[u8]) -> Result<(), StoreError> {
         let Some(mut dir) = self.snapshots()? else {
             return Ok(());
         };
-        debug_assert_eq!(dir.latest, size);
-        let old = dir.pins.insert(pin.to_vec(), size);
-        self.put_snapshots(&dir, old);
+        let latest = dir.latest;
+        let old = dir.pins.insert(pin.to_vec(), latest);
+        if old != Some(latest) {
+            self.put_snapshots(&dir, old);
+        }
         Ok(())
+    }
+
+    /// The size of the latest rules-state snapshot as it will be after
+    /// commit; `None` without a snapshot directory (a new or reindexed store,
+    /// or one made by an earlier version).
+    pub fn latest_state_size(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.snapshots()?.map(|d| d.latest))
     }
 
     /// The snapshot directory as it will be after commit.
@@ -943,6 +965,10 @@ impl Tamper<'_> {
         self.edit_state(|st| st.tamper_authority_key(name, key))
     }
 
+    /// Edits the rules state the ledger reads at open, as an attacker with
+    /// the directory would: the latest snapshot brought up to the head with
+    /// the entries after it, edited, and stored as the latest snapshot at the
+    /// head (the entries after the old one no longer replayed at open).
     fn edit_state(
         &self,
         edit: impl FnOnce(&mut crate::chain::LedgerState) -> bool,
@@ -957,14 +983,19 @@ impl Tamper<'_> {
         };
         let mut state: crate::chain::LedgerState = crate::encoding::decode_derived(&bytes)
             .map_err(|e| s.damaged_derived(e.to_string()))?;
+        for r in s.entries(size) {
+            let (seq, bytes) = r?;
+            let entry = crate::entry::Entry::decode(&bytes)
+                .map_err(|e| s.damaged(format!("entry {seq}: {e}")))?;
+            state
+                .admit_derived(entry)
+                .map_err(|e| s.damaged(e.to_string()))?;
+        }
         if !edit(&mut state) {
             return Ok(false);
         }
         let mut p = s.pending();
-        p.put(
-            state_key(size).to_vec(),
-            crate::encoding::encode_derived(&state),
-        );
+        p.put_state(state.len(), crate::encoding::encode_derived(&state), None)?;
         s.commit(p)?;
         Ok(true)
     }

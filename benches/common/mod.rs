@@ -3,9 +3,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use access_ledger::internal::{self as synth, SynthSpec};
+use access_ledger::internal::{self as synth, Rng, SynthSpec};
+use access_ledger::{Event, Ledger, Resource, Right, Subject, Timestamp};
 
 /// The bytes under `p`, recursively.
 pub fn dir_size(p: &Path) -> u64 {
@@ -36,8 +37,8 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
     });
     std::fs::create_dir_all(&base).expect("create the bench directory");
     let dir = base.join(format!("synth-{n}"));
-    // v3: snapshots by size with their directory, and the acknowledged-head record.
-    let done = base.join(format!("synth-{n}.v3.done"));
+    // v4: a rules-state snapshot every few thousand entries, not per commit (issue 14).
+    let done = base.join(format!("synth-{n}.v4.done"));
     if done.exists() {
         eprintln!(
             "reusing {} ({})",
@@ -63,4 +64,83 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
     eprintln!("{line}");
     std::fs::write(&done, line + "\n").expect("write the done marker");
     dir
+}
+
+pub struct Sample {
+    pub subject: Subject,
+    pub resource: Resource,
+    pub right: Right,
+    pub at: Timestamp,
+    pub known_at: Timestamp,
+}
+
+/// Queries drawn from the ledger: half about the subject of a random grant,
+/// on its resource or a descendant, at a date after it took effect (so many
+/// are allowed); a quarter about a random member of a group; the rest
+/// random. Dates lie between the first and last entries.
+pub fn samples(ledger: &Ledger, n: u64, count: usize, seed: u64) -> Vec<Sample> {
+    let spec = SynthSpec::with_events(n);
+    let mut rng = Rng(seed);
+    let entry = |seq: u64| ledger.entry(seq).unwrap().unwrap();
+    let first = entry(0).recorded_at().as_micros();
+    let last = entry(n - 1).recorded_at().as_micros();
+    let rights = ["read", "export", "write", "audit"];
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let mut at = first + rng.below((last - first) as u64) as i64;
+        let right = Right::new(rights[rng.below(4) as usize]).unwrap();
+        let level = 1 + rng.below(3) as usize;
+        let random_resource = spec.resource(level, rng.below(SynthSpec::level_size(level)));
+        let kind = rng.below(4);
+        let (subject, resource) = match entry(2 + rng.below(n - 2)).body() {
+            Event::Grant {
+                subject,
+                resource,
+                effective_at,
+                ..
+            } if kind < 2 => {
+                let from = effective_at.as_micros().max(first);
+                at = from + rng.below((last - from).max(1) as u64) as i64;
+                let depth = resource.as_str().split('/').count();
+                let mut r = resource.clone();
+                for l in depth..=3 {
+                    if rng.below(2) == 0 {
+                        break;
+                    }
+                    let seg = ["s", "t", "f"][l - 1];
+                    let child = format!("{}/{seg}{:02}", r.as_str(), rng.below(9));
+                    r = Resource::new(child).unwrap();
+                }
+                (subject.clone(), r)
+            }
+            Event::Join { member, .. } if kind == 2 => (member.clone(), random_resource),
+            _ => (spec.subject(rng.below(spec.subjects)), random_resource),
+        };
+        // A scheduled grant may take effect after the last entry: then `at`
+        // is past `last`, and the knowledge time is `at` itself.
+        let known_at = at + rng.below((last - at).max(0) as u64 + 1) as i64;
+        let (at, known_at) = (Timestamp::from_micros(at), Timestamp::from_micros(known_at));
+        out.push(Sample {
+            subject,
+            resource,
+            right,
+            at,
+            known_at,
+        });
+    }
+    out
+}
+
+pub fn percentiles(name: &str, mut d: Vec<Duration>) {
+    d.sort();
+    let p = |q: f64| d[((d.len() as f64 * q) as usize).min(d.len() - 1)];
+    eprintln!(
+        "{name}: n={} p50={:?} p90={:?} p99={:?} p99.9={:?} max={:?}",
+        d.len(),
+        p(0.50),
+        p(0.90),
+        p(0.99),
+        p(0.999),
+        d[d.len() - 1]
+    );
 }

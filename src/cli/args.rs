@@ -112,7 +112,14 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     /// May SUBJECT exercise RIGHT on RESOURCE? Exit 0 allowed, 1 denied; says which events decide.
     #[command(
         after_help = "Examples:\n  access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-20\n  \
-access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-10 --known-at 2019-07-11   # before the ban was recorded"
+access-ledger check agency:ice cpd/clear/arrests read --at 2019-07-10 --known-at 2019-07-11   # before the ban was recorded\n  \
+access-ledger check --batch < questions.jsonl > answers.jsonl\n\n\
+With --batch, each input line is a question\n  \
+{\"subject\":\"agency:ice\",\"resource\":\"cpd/clear/arrests\",\"right\":\"read\",\"at\":\"2019-07-20\",\"known_at\":\"2019-07-21\"}\n\
+(\"at\" and \"known_at\" optional) and each output line its answer, in order: the object `check --json`\n\
+prints, on one line, with \"line\" (the input line number); a question that cannot be asked gets\n\
+{\"line\":N,\"error\":\"...\"} and the others are still answered. Blank lines are skipped. Exit 0 when\n\
+every question was answered (allowed or denied), 2 when some could not be asked."
     )]
     Check(Check),
     /// Every subject that may exercise RIGHT on RESOURCE, with its route.
@@ -432,14 +439,19 @@ pub struct Reindex {}
 #[derive(Debug, Args)]
 pub struct Check {
     /// Who (kind:name).
-    #[arg(value_parser = value::subject())]
-    pub subject: Subject,
+    #[arg(value_parser = value::subject(), required_unless_present = "batch")]
+    pub subject: Option<Subject>,
     /// What (e.g. cpd/clear/arrests).
-    #[arg(value_parser = value::resource())]
-    pub resource: Resource,
+    #[arg(value_parser = value::resource(), required_unless_present = "batch")]
+    pub resource: Option<Resource>,
     /// One right (e.g. read).
-    #[arg(value_parser = value::right())]
-    pub right: Right,
+    #[arg(value_parser = value::right(), required_unless_present = "batch")]
+    pub right: Option<Right>,
+    /// Answer many questions with one open of the ledger: read one JSON
+    /// question per line on standard input, write one JSON answer per line on
+    /// standard output (--at and --known-at are the defaults of each line).
+    #[arg(long, conflicts_with_all = ["subject", "resource", "right"])]
+    pub batch: bool,
     #[command(flatten)]
     pub q: QueryArgs,
 }

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use access_ledger::{HistoryOf, Ledger, Route, Timestamp};
+use access_ledger::{HistoryOf, Ledger, Resource, Right, Route, Subject, Timestamp};
 use serde_json::json;
 
 use super::args::{Changes, Check, Exposure, History, QueryArgs, Rebuild, WhatCan, WhoCan};
@@ -83,10 +83,14 @@ fn open(ctx: &Context, q: &QueryArgs) -> Result<(Ledger, Clock, Times), Failure>
 }
 
 impl Check {
-    /// Answers allowed (exit 0) or denied (exit 1), with the deciding events.
+    /// Answers allowed (exit 0) or denied (exit 1), with the deciding events;
+    /// with `--batch`, every question on standard input.
     pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        let (Some(s), Some(r), Some(x)) = (&self.subject, &self.resource, &self.right) else {
+            // clap requires all three unless --batch is given, and refuses them with it.
+            return self.run_batch(ctx);
+        };
         let (ledger, clock, t) = open(ctx, &self.q)?;
-        let (s, r, x) = (&self.subject, &self.resource, &self.right);
         let d = ledger.queries().check(s, r, x, t.at, t.known_at)?;
         let mut out = std::io::stdout().lock();
         match self.q.format {
@@ -113,6 +117,94 @@ impl Check {
         }
         Ok(if d.allowed { exit::OK } else { exit::DENIED })
     }
+}
+
+/// One `check --batch` question, as read from its line.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Question {
+    subject: String,
+    resource: String,
+    right: String,
+    at: Option<String>,
+    known_at: Option<String>,
+}
+
+impl Check {
+    /// `check --batch`: one open, then one JSON answer line per JSON question
+    /// line, in order, flushed as it is answered (so a script may ask and
+    /// read in turn). A line that cannot be asked is answered with an error
+    /// object and the batch goes on; a store error ends it.
+    fn run_batch(&self, ctx: &Context) -> Result<u8, Failure> {
+        use std::io::BufRead;
+        let ledger = ctx.open()?;
+        let clock = Clock::new(ledger.zone());
+        // The defaults, checked once: a bad --at is a usage error of the command.
+        let at = clock.or_now(self.q.at.as_ref())?;
+        let known = known_at(&ledger, &clock, self.q.known_at.as_ref())?;
+        let queries = ledger.queries();
+        let stdin = std::io::stdin().lock();
+        let mut out = std::io::stdout().lock();
+        let mut refused = false;
+        for (i, line) in stdin.lines().enumerate() {
+            let line = line.map_err(|e| Failure::usage(format!("standard input: {e}")))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let n = i + 1;
+            let answer = match ask(&ledger, &clock, &line, at, known) {
+                Ok((s, r, x, at, known_at)) => {
+                    let d = queries.check(&s, &r, &x, at, known_at)?;
+                    let mut v = serde_json::to_value(&d).expect("answers serialise to JSON");
+                    v.as_object_mut()
+                        .expect("a decision is a JSON object")
+                        .insert("line".into(), json!(n));
+                    v
+                }
+                Err(why) => {
+                    refused = true;
+                    json!({ "line": n, "error": why })
+                }
+            };
+            writeln!(out, "{answer}")?;
+            out.flush()?;
+        }
+        Ok(if refused { exit::USAGE } else { exit::OK })
+    }
+}
+
+/// The question on one `check --batch` line, checked and with its times
+/// resolved (`at` and `known` when the line gives none); the reason, for
+/// people, when it cannot be asked.
+fn ask(
+    ledger: &Ledger,
+    clock: &Clock,
+    line: &str,
+    at: Timestamp,
+    known: Timestamp,
+) -> Result<(Subject, Resource, Right, Timestamp, Timestamp), String> {
+    let q: Question = serde_json::from_str(line).map_err(|e| format!("not a question: {e}"))?;
+    let s = Subject::new(&q.subject).map_err(|e| format!("subject: {e}"))?;
+    let r = Resource::new(&q.resource).map_err(|e| format!("resource: {e}"))?;
+    let x = Right::new(&q.right).map_err(|e| format!("right: {e}"))?;
+    let time = |name: &str, t: &Option<String>| -> Result<Option<TimeArg>, String> {
+        t.as_deref()
+            .map(|t| TimeArg::from_text(name, t).map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    };
+    let failure = |f: Failure| match f {
+        Failure::Error { message, .. } => message,
+        other => format!("{other:?}"),
+    };
+    let at = match time("at", &q.at)? {
+        Some(t) => clock.resolve(&t).map_err(failure)?,
+        None => at,
+    };
+    let known_at = match time("known_at", &q.known_at)? {
+        Some(t) => known_at(ledger, clock, Some(&t)).map_err(failure)?,
+        None => known,
+    };
+    Ok((s, r, x, at, known_at))
 }
 
 impl WhoCan {

@@ -49,6 +49,18 @@ impl When {
     }
 }
 
+impl TimeArg {
+    /// A time given as text outside the command line (a field of a `check
+    /// --batch` question), with the same syntax as a flag; `name` stands for
+    /// the flag in messages.
+    pub fn from_text(name: &str, s: &str) -> Result<TimeArg, TimeError> {
+        Ok(TimeArg {
+            flag: name.to_owned(),
+            when: When::parse(s)?,
+        })
+    }
+}
+
 /// The clap parser of [`TimeArg`].
 #[derive(Clone, Copy)]
 pub struct TimeParser;

@@ -121,14 +121,20 @@ pub struct Ledger {
     /// checked `state` against the entries ([`Ledger::authenticate`]); only
     /// then may it sign on top of `state`.
     verified: Option<CompactRange>,
-    /// The [`state_digest`] of the snapshot `state` was decoded from or last
-    /// committed as (zeros for a ledger being created): the digest a signer
-    /// records in its trusted head, without encoding the state again.
+    /// The [`state_digest`] of the latest rules-state snapshot, the one
+    /// `state` was built from by replaying the entries after it (zeros for a
+    /// ledger being created): the digest a signer records in its trusted head,
+    /// without encoding the state again. Once `state` is authenticated, the
+    /// snapshot and the entries after it give `state` (trust.rs).
     stored_digest: [u8; 32],
     /// Tree roots recomputed from the entries, by size (see `trusted_root`).
     roots: Mutex<BTreeMap<u64, TreeHash>>,
     /// The source, if this ledger is a read replica made by `mirror`.
     replica: Option<String>,
+    /// The first stored entry after the latest snapshot that the replay at
+    /// open could not admit: the log is damaged there, `state` stops before
+    /// it, and no key may sign on it.
+    damaged_tail: Option<ChainError>,
 }
 
 mod replica;
@@ -170,6 +176,7 @@ impl Ledger {
             stored_digest: [0; 32],
             roots: Mutex::default(),
             replica: None,
+            damaged_tail: None,
         };
         let genesis = Event::Genesis {
             origin,
@@ -226,7 +233,7 @@ impl Ledger {
             None if count == 0 => return Err(StoreError::InterruptedInit(dir.to_owned()).into()),
             None => return Err(store.damaged_derived("state snapshot missing").into()),
         };
-        if !legacy && state.len() != count {
+        if !legacy && state.len() > count {
             return Err(store
                 .damaged_derived(format!(
                     "state snapshot covers {} entries but {} are stored",
@@ -243,11 +250,46 @@ impl Ledger {
             verified: None,
             roots: Mutex::default(),
             replica,
+            damaged_tail: None,
         };
         if legacy {
             ledger.rebuild_legacy_state()?;
+        } else {
+            ledger.replay_tail()?;
         }
         Ok(ledger)
+    }
+
+    /// Brings the state read from the latest snapshot up to the head by
+    /// replaying the entries after it through every rule but the signature
+    /// check ([`LedgerState::admit_derived`]): the result is derived data, no
+    /// more trusted than the snapshot, and a key checks it before it signs on
+    /// it (trust.rs). An entry that does not decode or breaks a rule stops
+    /// the replay there; the ledger still opens (so that `verify` can name
+    /// the entry), holding the state before it, and refuses to sign.
+    fn replay_tail(&mut self) -> Result<(), LedgerError> {
+        for r in self.store.entries(self.state.len()) {
+            let (seq, bytes) = r?;
+            let admitted = match Entry::decode(&bytes) {
+                Err(e) => Err(ChainError {
+                    seq,
+                    violation: Violation::Encoding(e),
+                }),
+                Ok(_) if seq != self.state.len() => Err(ChainError {
+                    seq: self.state.len(),
+                    violation: Violation::SeqMismatch {
+                        expected: self.state.len(),
+                        found: seq,
+                    },
+                }),
+                Ok(entry) => self.state.admit_derived(entry),
+            };
+            if let Err(e) = admitted {
+                self.damaged_tail = Some(e);
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds the rules state of a ledger whose snapshot is in an earlier
@@ -261,7 +303,10 @@ impl Ledger {
             Ok(())
         })?;
         let mut w = Writer::new(&self.store, self.state.clone());
-        self.stored_digest = w.commit()?;
+        w.snapshot_now();
+        self.stored_digest = w
+            .commit()?
+            .expect("a commit after snapshot_now writes a snapshot");
         self.verified = Some(range);
         Ok(())
     }
@@ -348,7 +393,9 @@ impl Ledger {
         }
         let (state, digest) = w.finish()?;
         self.state = state;
-        self.stored_digest = digest;
+        if let Some(digest) = digest {
+            self.stored_digest = digest;
+        }
         let range = self
             .verified
             .as_mut()
@@ -356,7 +403,7 @@ impl Ledger {
         for e in &out {
             range.push(TreeHash::leaf(e.bytes()));
         }
-        self.save_head(key, digest);
+        self.save_head(key, self.stored_digest);
         Ok(out)
     }
 

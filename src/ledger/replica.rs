@@ -45,6 +45,7 @@ impl Ledger {
             stored_digest: [0; 32],
             roots: Mutex::default(),
             replica: Some(source.to_owned()),
+            damaged_tail: None,
         };
         let made = ledger
             .extend_replica_from(&CompactRange::new(), source, checkpoint, entries, progress)

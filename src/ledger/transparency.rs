@@ -149,7 +149,7 @@ impl Ledger {
         let signed = SignedCheckpoint::sign(cp, &named);
         let mut p = self.store.pending();
         p.put_checkpoint(self.len(), name.as_str(), &signed.to_string());
-        p.pin_state(self.len(), key.public().as_bytes())?;
+        p.pin_latest_state(key.public().as_bytes())?;
         self.store.commit(p)?;
         self.save_head(key, self.stored_digest);
         Ok(signed)

@@ -9,9 +9,10 @@ impl Ledger {
     /// as `key`'s holder has not verified them already, so that `key` never
     /// signs on top of derived data an attacker with the directory could have
     /// written. With a trusted head for this ledger beside the key file, that
-    /// is the entries appended since (from the snapshot pinned at the head,
-    /// checked against the head's digest); without one, or if that snapshot
-    /// is gone or does not match, the whole log, calling `progress(done,
+    /// is the entries appended since (from the snapshot the head rests on,
+    /// checked against the head's digest, which may lie a few thousand entries
+    /// before the head); without one, or if that snapshot is gone or does not
+    /// match, the whole log, calling `progress(done,
     /// total)` now and then. Once per process: an append or checkpoint calls
     /// it first; a command may call it earlier to show progress.
     ///
@@ -26,6 +27,9 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         if self.verified.is_some() {
             return Ok(());
+        }
+        if let Some(e) = &self.damaged_tail {
+            return Err(LedgerError::Corrupt(e.clone()));
         }
         let head = match key.file().map(HeadFile::beside) {
             Some(f) => f.load(self.state.ledger_id())?,
@@ -43,8 +47,10 @@ impl Ledger {
     }
 
     /// Checks the log against `key`'s trusted head `h` and, when the
-    /// snapshot pinned at the head is there and matches it, replays the
-    /// entries since. `None` when only a replay of the whole log can tell.
+    /// snapshot the head rests on (its `state_digest`: the latest snapshot
+    /// when the key signed, pinned for it) is there and matches it, replays
+    /// the entries after that snapshot. `None` when only a replay of the
+    /// whole log can tell.
     pub(super) fn check_head(
         &self,
         key: &SecretKey,
@@ -72,25 +78,37 @@ impl Ledger {
             }
         }
         // The common case: nothing appended since this key's last signing,
-        // and the snapshot read at open is the one the head vouches for.
+        // and the snapshot read at open is the one the head rests on. The
+        // state was built from it and the entries after it, which the head's
+        // hash fixes and which this key verified before it signed at the head.
         if len == h.size() && self.stored_digest == h.state_digest {
             return Ok(Some(h.range.clone()));
         }
-        let Some(bytes) = self.store.state_at(h.size())? else {
+        // Otherwise: the snapshot the head rests on, found by its digest, then
+        // every entry after it through every rule, signatures included.
+        let pinned = self.store.pinned_state_size(key.public().as_bytes())?;
+        let latest = self.store.latest_state_size()?;
+        let Some(state) = [pinned, latest]
+            .into_iter()
+            .flatten()
+            .filter(|&size| size <= h.size())
+            .find_map(|size| {
+                let bytes = self.store.state_at(size).ok()??;
+                if state_digest(&bytes) != h.state_digest {
+                    return None;
+                }
+                encoding::decode_derived::<LedgerState>(&bytes)
+                    .ok()
+                    .filter(|s| s.len() == size)
+            })
+        else {
             return Ok(None);
         };
-        if state_digest(&bytes) != h.state_digest {
-            return Ok(None);
-        }
-        let Ok(state) = encoding::decode_derived::<LedgerState>(&bytes) else {
-            return Ok(None);
-        };
-        if state.len() != h.size() {
-            return Ok(None);
-        }
         let mut range = h.range.clone();
         let state = self.replay_from(state, None, |e, _| {
-            range.push(TreeHash::leaf(e.bytes()));
+            if e.seq() >= h.size() {
+                range.push(TreeHash::leaf(e.bytes()));
+            }
             Ok(())
         })?;
         self.require_state(&state)?;

@@ -2,6 +2,8 @@
 //! rules, and every kind of derived data recomputed from the entries and
 //! compared with what is stored.
 
+use std::sync::{mpsc, Arc};
+
 use super::*;
 
 /// What `verify` found.
@@ -305,28 +307,82 @@ impl Ledger {
 
     /// [`Ledger::replay`] of the entries after `state` (the state of the
     /// first `state.len()` entries), from there on.
+    ///
+    /// Strict signature verification, which bounds the replay, runs on every
+    /// core: one thread reads the entries in chunks, [`verify_workers`]
+    /// threads decode them and check their signatures against the ledger id
+    /// (fixed by the genesis entry, so independent of the state), and this
+    /// thread admits them in seq order with every other rule
+    /// ([`LedgerState::admit_signed`]). An entry that fails to decode or to
+    /// verify is admitted again by [`LedgerState::admit`], so the error is
+    /// exactly the one a one-thread replay gives. Memory stays bounded: at
+    /// most a few chunks are in flight.
     pub(super) fn replay_from(
         &self,
         mut state: LedgerState,
         now: Option<Timestamp>,
         mut each: impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,
     ) -> Result<LedgerState, LedgerError> {
-        for r in self.store.entries(state.len()) {
-            let (seq, bytes) = r?;
-            let entry = Entry::decode(&bytes).map_err(|e| corrupt(seq, Violation::Encoding(e)))?;
-            if seq != state.len() {
-                let violation = Violation::SeqMismatch {
-                    expected: state.len(),
-                    found: seq,
-                };
-                return Err(corrupt(state.len(), violation));
+        if state.is_empty() {
+            // The genesis entry fixes the ledger id the others are signed for.
+            match self.store.entries(0).next() {
+                None => return Ok(state),
+                Some(r) => {
+                    let (seq, bytes) = r?;
+                    let chained = admit_one(&mut state, seq, &bytes, now)?;
+                    each(&chained, &state)?;
+                }
             }
-            let chained = state
-                .admit(entry, now, Provenance::Stored)
-                .map_err(LedgerError::Corrupt)?;
-            each(&chained, &state)?;
         }
-        Ok(state)
+        let ledger_id = *state.ledger_id();
+        let start = state.len();
+        let store = &self.store;
+        std::thread::scope(|scope| {
+            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Stored>)>(IN_FLIGHT);
+            let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Checked>)>(IN_FLIGHT);
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(VERIFY_CHUNK);
+                let mut n = 0;
+                for r in store.entries(start) {
+                    let stop = r.is_err();
+                    chunk.push(r);
+                    if chunk.len() == VERIFY_CHUNK || stop {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(VERIFY_CHUNK));
+                        if work_tx.send((n, full)).is_err() || stop {
+                            break;
+                        }
+                        n += 1;
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = work_tx.send((n, chunk));
+                }
+            });
+            // Each worker holds the receiving end; once all have stopped (the
+            // admitting thread stopped early), the reader's sends fail too.
+            let work_rx = Arc::new(Mutex::new(work_rx));
+            for _ in 0..verify_workers() {
+                let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+                scope.spawn(move || loop {
+                    // A worker that panicked poisons the lock; the others stop.
+                    let job = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((n, chunk)) = job else { return };
+                    let out = chunk
+                        .into_iter()
+                        .map(|r| check_one(r, &ledger_id))
+                        .collect();
+                    if done_tx.send((n, out)).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop((work_rx, done_tx));
+            admit_in_order(&mut state, done_rx, now, &mut each)?;
+            Ok(state)
+        })
     }
 
     /// Deletes every derived value and rebuilds it from the entries alone,
@@ -335,23 +391,30 @@ impl Ledger {
         let total = self.store.entry_count()?;
         self.store.clear_derived()?;
         let mut w = Writer::new(&self.store, LedgerState::new());
+        let mut digest = None;
         let state = self.replay(None, |e, state| {
             w.restage(e, state.clone())?;
             if w.staged() == REBUILD_CHUNK {
-                w.commit()?;
+                digest = w.commit()?.or(digest);
                 progress(e.seq() + 1, total);
             }
             Ok(())
         })?;
         debug_assert_eq!(w.state().len(), state.len());
-        (self.state, self.stored_digest) = w.finish()?;
+        let (state, last) = w.finish()?;
+        self.state = state;
+        // The derived data was cleared, so the first commit wrote a snapshot.
+        self.stored_digest = last
+            .or(digest)
+            .expect("the first commit after clear_derived writes a snapshot");
+        self.damaged_tail = None;
         progress(total, total);
         Ok(())
     }
 
     /// Fails unless the stored rules-state snapshots are exactly those the
     /// snapshot directory lists (or the one snapshot of an earlier version),
-    /// the latest is at the head, and each holds the state a replay gives at
+    /// none is beyond the head, and each holds the state a replay gives at
     /// its size (`expected`, by digest).
     pub(super) fn check_snapshots(
         &self,
@@ -372,8 +435,8 @@ impl Ledger {
                 want.len()
             ));
         }
-        if listed.is_some_and(|l| l.last() != Some(&self.len())) {
-            return bad("the latest rules-state snapshot is not at the head".into());
+        if listed.is_some_and(|l| l.last().is_none_or(|&s| s > self.len())) {
+            return bad("the latest rules-state snapshot is beyond the head".into());
         }
         for (size, bytes) in stored {
             let size = size.unwrap_or(self.len());
@@ -385,4 +448,98 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// Entries per chunk handed to a verifying thread.
+const VERIFY_CHUNK: usize = 256;
+/// Chunks queued between the threads of a replay, in each direction.
+const IN_FLIGHT: usize = 8;
+
+/// How many threads verify signatures in a replay: one per core.
+fn verify_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// A stored entry as read: `(seq, bytes)`.
+type Stored = Result<(u64, Vec<u8>), StoreError>;
+
+/// A stored entry after a verifying thread saw it.
+enum Checked {
+    /// It decodes and its signature verifies for the ledger (boxed: a
+    /// decoded entry is several hundred bytes, the other variants a few).
+    Signed(u64, Box<SignedEntry>),
+    /// It does not decode or does not verify: admitted again in order, so
+    /// that the error names it as a one-thread replay would.
+    Refused(u64, Vec<u8>),
+    /// The store could not read it.
+    Unreadable(StoreError),
+}
+
+fn check_one(r: Stored, ledger_id: &EntryHash) -> Checked {
+    match r {
+        Err(e) => Checked::Unreadable(e),
+        Ok((seq, bytes)) => match Entry::decode(&bytes).map(|e| e.verify_signature(ledger_id)) {
+            Ok(Ok(signed)) => Checked::Signed(seq, Box::new(signed)),
+            _ => Checked::Refused(seq, bytes),
+        },
+    }
+}
+
+/// Admits the checked chunks from `done` in chunk order, each entry in seq
+/// order, and hands each to `each`. Returns when every chunk is admitted or
+/// at the first error; dropping `done` then stops the other threads.
+fn admit_in_order(
+    state: &mut LedgerState,
+    done: mpsc::Receiver<(u64, Vec<Checked>)>,
+    now: Option<Timestamp>,
+    each: &mut impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,
+) -> Result<(), LedgerError> {
+    let mut waiting: BTreeMap<u64, Vec<Checked>> = BTreeMap::new();
+    let mut next = 0;
+    for (n, chunk) in done {
+        waiting.insert(n, chunk);
+        while let Some(chunk) = waiting.remove(&next) {
+            next += 1;
+            for c in chunk {
+                let chained = match c {
+                    Checked::Unreadable(e) => return Err(e.into()),
+                    Checked::Refused(seq, bytes) => admit_one(state, seq, &bytes, now)?,
+                    Checked::Signed(seq, signed) => {
+                        require_seq(state, seq)?;
+                        state
+                            .admit_signed(*signed, now, Provenance::Stored)
+                            .map_err(LedgerError::Corrupt)?
+                    }
+                };
+                each(&chained, state)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The one-thread admission of stored entry `seq`: decode, place, every rule.
+fn admit_one(
+    state: &mut LedgerState,
+    seq: u64,
+    bytes: &[u8],
+    now: Option<Timestamp>,
+) -> Result<ChainedEntry, LedgerError> {
+    let entry = Entry::decode(bytes).map_err(|e| corrupt(seq, Violation::Encoding(e)))?;
+    require_seq(state, seq)?;
+    state
+        .admit(entry, now, Provenance::Stored)
+        .map_err(LedgerError::Corrupt)
+}
+
+/// Fails unless the entry stored under `seq` is the next one.
+fn require_seq(state: &LedgerState, seq: u64) -> Result<(), LedgerError> {
+    if seq != state.len() {
+        let violation = Violation::SeqMismatch {
+            expected: state.len(),
+            found: seq,
+        };
+        return Err(corrupt(state.len(), violation));
+    }
+    Ok(())
 }
