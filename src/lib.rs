@@ -27,6 +27,8 @@
 //! - **Queries**: `query` (the answers of docs/SEMANTICS.md: the reference
 //!   replay [`Projection`], and the store indexes with [`Queries`] that answer
 //!   the same, fast; the answer types are their shared vocabulary).
+//! - **Oversight**: `export` (the city-council bundle: report.html, CSV
+//!   files, every entry and a signed MANIFEST; `verify-export`; `backup`).
 //! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
 //!   2019 fixture), `synth` (synthetic ledgers for benchmarks).
 #![forbid(unsafe_code)]
@@ -40,6 +42,7 @@ mod durable;
 mod encoding;
 mod entry;
 mod event;
+mod export;
 mod head;
 mod ident;
 mod json;
@@ -69,6 +72,10 @@ pub use entry::{
     BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT,
 };
 pub use event::{Event, Roles};
+pub use export::{
+    export, files as export_files, verify_export, BackupReport, ExportError, ExportOptions,
+    ExportReport, VerifiedExport, EXPORT_FORMAT_VERSION, MANIFEST_HEADER, SEMANTICS_VERSION,
+};
 pub use head::{HeadError, HeadFile};
 pub use ident::{
     is_invisible, AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text,

@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::Write;
 
-use access_ledger::Fixture;
+use access_ledger::{ExportOptions, Fixture, Timestamp, VerifierKey};
 
 use super::args::Demo;
 use super::{exit, Failure};
@@ -38,6 +38,21 @@ impl Demo {
         }
         let report = ledger.verify(|_, _| {})?;
         let zone = ledger.zone();
+        // The council's export of the third quarter of 2019, and its check.
+        let council = out.join("council-2019-q3");
+        let signer = fixture.key("test-only-city-log-signer");
+        let day = |d: &str| {
+            Timestamp::parse(d, &zone).map_err(|e| Failure::new(exit::UNAVAILABLE, e))
+        };
+        let opts = ExportOptions {
+            from: day("2019-07-01")?,
+            to: day("2019-10-01")?,
+            since: None,
+            attested: vec![],
+        };
+        let exported = access_ledger::export(ledger, signer, &opts, &council, &mut |_, _, _| {})?;
+        let vkey = VerifierKey::parse(&exported.ledger_key)?;
+        let checked = access_ledger::verify_export(&council, &vkey, None, &mut |_, _, _| {})?;
         fs::write(
             out.join(DEMO_MARKER),
             "Built by `access-ledger demo` from fixtures/chicago-2019. The keys in keys/ are TEST-ONLY \
@@ -64,6 +79,18 @@ impl Demo {
         writeln!(
             tour,
             "  TEST-ONLY keys are in {k}/ (public seeds: never use them for real)."
+        )?;
+        writeln!(
+            tour,
+            "  City-council oversight export for 2019-07-01 to 2019-10-01 written to {} and verified ({} entries, {} changes of access).",
+            council.display(),
+            checked.entries,
+            checked.changes
+        )?;
+        writeln!(
+            tour,
+            "  Open {}/report.html in a browser; the CSV files open in a spreadsheet.",
+            council.display()
         )?;
         writeln!(tour)?;
         writeln!(tour, "Try next:")?;
@@ -113,6 +140,12 @@ impl Demo {
         )?;
         writeln!(tour, "  access-ledger --ledger {l} checkpoint --key {k}/test-only-city-log-signer.key > checkpoint.txt")?;
         writeln!(tour, "  access-ledger --ledger {l} prove commitment 12")?;
+        writeln!(
+            tour,
+            "  access-ledger verify-export {} --ledger-key '{}'",
+            council.display(),
+            exported.ledger_key
+        )?;
         Ok(exit::OK)
     }
 }

@@ -5,8 +5,10 @@
 //! [`output`] writes what they print.
 
 mod args;
+mod backup;
 mod checkpoint;
 mod demo;
+mod export;
 mod failure;
 mod files;
 mod import;
@@ -22,6 +24,7 @@ mod query;
 mod time;
 mod value;
 mod verify;
+mod verify_export;
 mod verify_proof;
 mod witness;
 mod write;
@@ -91,6 +94,10 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         // Tiles (issue 15).
         Command::Publish(c) => c.run(&ctx),
         Command::Mirror(c) => c.run(&ctx),
+        // Oversight (issue 10).
+        Command::Export(c) => c.run(&ctx),
+        Command::VerifyExport(c) => c.run(),
+        Command::Backup(c) => c.run(&ctx),
     }?;
     // What is still buffered (a last line without a newline) must reach the
     // reader too, or fail loudly.
