@@ -342,7 +342,7 @@ fn a_consistency_proof_from_a_forked_history_is_refused() {
         fs::write(d.join("consistency.proof"), &proof).unwrap();
         resign(&w, d);
     });
-    fails(&w, &d, &vkey, Some("old.txt"), &["consistency.proof", "forked history"]);
+    fails(&w, &d, &vkey, Some("old.txt"), &["consistency.proof", "forked"]);
 }
 
 /// Reads a CSV file into rows of cells (header included).
@@ -450,7 +450,7 @@ fn the_report_agrees_with_the_csvs_and_with_the_ledgers_answers() {
             let cell = &named;
             for right in ["read", "export", "write"] {
                 let held = named.split(", ").any(|x| x == right || x == "*" || (x.starts_with("* except") && !x.contains(right)));
-                let (code, out, err) = w.run_on(&l, &["check", subject, resource, right, "--at", at, "--known-at", &known_at, "--json"]);
+                let (code, out, err) = w.run_on(&l, &["check", &subject, &resource, right, "--at", at, "--known-at", &known_at, "--json"]);
                 assert!(code == 0 || code == 1, "{err}");
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap();
                 assert_eq!(v["allowed"].as_bool().unwrap(), held, "{id}: {subject} {right} on {resource}: cell {cell:?}");
@@ -483,6 +483,7 @@ fn a_backup_is_a_verifiable_copy_with_the_same_id() {
     let (code, out, err) = w.run_on(&w.path("copy"), &["verify", "--json"]);
     assert_eq!(code, 0, "{err}");
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let r = &r["report"];
     assert_eq!(r["ledger_id"], v["ledger_id"]);
     assert_eq!(r["head"], v["head"]);
     assert_eq!(r["entries"], v["entries"]);
