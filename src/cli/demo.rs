@@ -41,9 +41,8 @@ impl Demo {
         // The council's export of the third quarter of 2019, and its check.
         let council = out.join("council-2019-q3");
         let signer = fixture.key("test-only-city-log-signer");
-        let day = |d: &str| {
-            Timestamp::parse(d, &zone).map_err(|e| Failure::new(exit::UNAVAILABLE, e))
-        };
+        let day =
+            |d: &str| Timestamp::parse(d, &zone).map_err(|e| Failure::new(exit::UNAVAILABLE, e));
         let opts = ExportOptions {
             from: day("2019-07-01")?,
             to: day("2019-10-01")?,

@@ -65,7 +65,10 @@ impl Export {
                     to.local(&zone),
                     report.known_at.local(&zone)
                 )?;
-                writeln!(out, "  open {dir}/report.html in a browser; the CSV files open in a spreadsheet")?;
+                writeln!(
+                    out,
+                    "  open {dir}/report.html in a browser; the CSV files open in a spreadsheet"
+                )?;
                 writeln!(
                     out,
                     "  check it: access-ledger verify-export {dir} --ledger-key '{vkey}'"

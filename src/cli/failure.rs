@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use access_ledger::{
-    ExportError, KeyError, LedgerError, MirrorError, PublishError, QueryError, StoreError, WitnessError,
+    ExportError, KeyError, LedgerError, MirrorError, PublishError, QueryError, StoreError,
+    WitnessError,
 };
 
 /// Exit codes (also in the README and `--help`).

@@ -156,12 +156,18 @@ mod tests {
                     Cell::Time(Timestamp::from_micros(1_562_734_800_000_000)),
                     Cell::Text("=cmd|' /C calc'!A0, \"quoted\"\nnext".into()),
                 ],
-                vec![Cell::Time(Timestamp::from_micros(1)), Cell::Text("plain".into())],
+                vec![
+                    Cell::Time(Timestamp::from_micros(1)),
+                    Cell::Text("plain".into()),
+                ],
             ],
         };
         let bytes = write(&t, &zone);
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("at,text\r\n2019-07-10T00:00:00-05:00,\"'=cmd"), "{text}");
+        assert!(
+            text.starts_with("at,text\r\n2019-07-10T00:00:00-05:00,\"'=cmd"),
+            "{text}"
+        );
         compare(&t, &bytes).unwrap();
         // The same instant written in UTC still matches.
         let utc = text.replace("2019-07-10T00:00:00-05:00", "2019-07-10T05:00:00Z");

@@ -215,7 +215,8 @@ pub fn export(
     }
     let cp = ledger.checkpoint(key)?;
     let signer = cp.signatures()[0].name().to_owned();
-    let name = AuthorityName::new(signer.as_str()).map_err(|e| ExportError::Invalid(e.to_string()))?;
+    let name =
+        AuthorityName::new(signer.as_str()).map_err(|e| ExportError::Invalid(e.to_string()))?;
     let vkey = VerifierKey::new(name.clone(), key.public());
     let work = sibling(out, "export-work");
     if work.exists() {
@@ -247,7 +248,9 @@ pub fn export(
         let files = write_bundle(&copy, &cp, since.as_ref(), opts, key, &name, &tmp, progress)?;
         drop(copy);
         verify_export(&tmp, &vkey, opts.since.as_deref(), progress).map_err(|e| {
-            ExportError::Invalid(format!("the bundle written does not verify, so it was not kept: {e}"))
+            ExportError::Invalid(format!(
+                "the bundle written does not verify, so it was not kept: {e}"
+            ))
         })?;
         if out.exists() {
             fs::remove_dir(out).map_err(|e| ExportError::io(out, e))?;
@@ -277,13 +280,13 @@ fn since_checkpoint(ledger: &Ledger, note: &str) -> Result<SignedCheckpoint, Exp
         .first()
         .ok_or_else(|| bad("no signature".into()))?;
     let name = AuthorityName::new(sig.name()).map_err(|e| bad(e.to_string()))?;
-    let a = ledger
-        .state()
-        .authorities()
-        .get(&name)
-        .ok_or_else(|| bad(format!("signed by {name}, which is no authority of this ledger")))?;
-    let signed =
-        SignedCheckpoint::open(note, &VerifierKey::new(name, a.key)).map_err(|e| bad(e.to_string()))?;
+    let a = ledger.state().authorities().get(&name).ok_or_else(|| {
+        bad(format!(
+            "signed by {name}, which is no authority of this ledger"
+        ))
+    })?;
+    let signed = SignedCheckpoint::open(note, &VerifierKey::new(name, a.key))
+        .map_err(|e| bad(e.to_string()))?;
     let c = signed.checkpoint();
     if Some(c.origin()) != ledger.state().origin() {
         return Err(bad(format!("origin {} is not this ledger's", c.origin())));
@@ -344,7 +347,11 @@ fn write_bundle(
     if let Some(old) = since {
         let c = old.checkpoint();
         let proof = copy.prove_consistency(c.size(), size)?;
-        put(&mut verified, files::CONSISTENCY, proof.to_text().as_bytes())?;
+        put(
+            &mut verified,
+            files::CONSISTENCY,
+            proof.to_text().as_bytes(),
+        )?;
         since_line = Some(format!("since {} {}", c.size(), c.root()));
     }
     let t = tables::Tables::compute(copy, cp, opts.from, opts.to, progress)?;
@@ -367,7 +374,9 @@ fn write_bundle(
         root: *cp.checkpoint().root(),
         known_at: t.known_at,
         since: since_line.map(|_| {
-            let c = since.expect("since_line is set only with since").checkpoint();
+            let c = since
+                .expect("since_line is set only with since")
+                .checkpoint();
             (c.size(), *c.root())
         }),
         verified,
@@ -441,7 +450,10 @@ impl Manifest {
 
     /// Parses the text of a MANIFEST note (already verified), strictly.
     pub(crate) fn parse(text: &str) -> Result<Manifest, String> {
-        let mut lines = text.strip_suffix('\n').ok_or("no final newline")?.split('\n');
+        let mut lines = text
+            .strip_suffix('\n')
+            .ok_or("no final newline")?
+            .split('\n');
         let mut next = |what: &str| lines.next().ok_or(format!("no {what} line"));
         if next("first")? != MANIFEST_HEADER {
             return Err(format!("the first line is not {MANIFEST_HEADER:?}"));
@@ -473,7 +485,10 @@ impl Manifest {
         let size_root = |s: &str| -> Result<(u64, TreeHash), String> {
             let (n, r) = s.split_once(' ').ok_or("expected a size and a root")?;
             let n = n.parse::<u64>().map_err(|_| format!("bad size {n:?}"))?;
-            Ok((n, TreeHash::from_base64(r).ok_or(format!("bad root {r:?}"))?))
+            Ok((
+                n,
+                TreeHash::from_base64(r).ok_or(format!("bad root {r:?}"))?,
+            ))
         };
         let (size, root) = size_root(&field(next("checkpoint")?, "checkpoint")?)?;
         let known_at = time(&field(next("known-at")?, "known-at")?)?;
@@ -502,7 +517,10 @@ impl Manifest {
                 "attested" if !bundle_names().contains(&file) => &mut attested,
                 _ => return Err(format!("bad line {line:?}")),
             };
-            let order_ok = map.keys().next_back().is_none_or(|last| last.as_str() < file);
+            let order_ok = map
+                .keys()
+                .next_back()
+                .is_none_or(|last| last.as_str() < file);
             if !order_ok || map.insert(file.to_owned(), h).is_some() {
                 return Err(format!("file {file} listed out of order or twice"));
             }
@@ -671,7 +689,10 @@ mod tests {
         let text = m.to_text();
         assert_eq!(Manifest::parse(&text).unwrap(), m);
         assert!(text.starts_with("access-ledger oversight export v1\nformat 1\n"));
-        assert!(Checkpoint::parse(&text).is_err(), "a MANIFEST parsed as a checkpoint");
+        assert!(
+            Checkpoint::parse(&text).is_err(),
+            "a MANIFEST parsed as a checkpoint"
+        );
         let cp = Checkpoint::new("example.org/log".parse().unwrap(), 3, TreeHash::leaf(b"x"));
         assert!(Manifest::parse(&cp.to_body()).is_err());
     }

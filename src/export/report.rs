@@ -52,8 +52,8 @@ fn seqs(v: &[u64]) -> String {
 const STYLE: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:62rem;margin:1.5rem auto;padding:0 1rem;color:#111;line-height:1.4}\
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:2px solid #333;margin-top:2rem}\
 table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #999;padding:.25rem .4rem;text-align:left;vertical-align:top}\
-th{background:#eee}td{overflow-wrap:anywhere}.flag{background:#fdd;font-weight:bold}.ok{background:#dfd}.held{background:#ffd}\
-.note{color:#444;font-size:.9rem}code{font-size:.85rem;overflow-wrap:anywhere}svg{width:100%;height:auto}\
+th{background:#eee}td{overflow-wrap:break-word}.flag{background:#fdd;font-weight:bold}.ok{background:#dfd}.held{background:#ffd}\
+.note{color:#444;font-size:.9rem}code{font-size:.85rem;word-break:break-all}svg{width:100%;height:auto}\
 .summary{border:2px solid #333;padding:.5rem 1rem;background:#f7f7f7}\
 @media print{body{max-width:none;margin:0;font-size:10pt}h2{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}.summary{background:none}}\
 @page{margin:15mm}";
@@ -94,7 +94,10 @@ pub(crate) fn render(t: &Tables) -> String {
     );
 
     // Verification summary.
-    let _ = writeln!(w, "<h2 id=\"verification\">Is this record complete and unaltered?</h2>");
+    let _ = writeln!(
+        w,
+        "<h2 id=\"verification\">Is this record complete and unaltered?</h2>"
+    );
     let _ = writeln!(w, "<div class=\"summary\">");
     let _ = writeln!(
         w,
@@ -121,7 +124,10 @@ pub(crate) fn render(t: &Tables) -> String {
     let _ = writeln!(w, "</div>");
 
     // Commitments.
-    let _ = writeln!(w, "<h2 id=\"commitments-section\">The commitments: permanent revocations</h2>");
+    let _ = writeln!(
+        w,
+        "<h2 id=\"commitments-section\">The commitments: permanent revocations</h2>"
+    );
     let _ = writeln!(
         w,
         "<p>A permanent revocation is a promise that a subject will never again get these rights. For each one, over the whole history (not only this period): <em>kept</em> means nothing recorded since tried to give the rights back; <em>held</em> means later grants would have given them back, but the ledger refused to let them count; <em>back door open</em> means data still flows to the banned subject through other agencies' sharing agreements (see the next section).</p>"
@@ -185,7 +191,10 @@ pub(crate) fn render(t: &Tables) -> String {
     more(w, t.exposures.len(), super::files::EXPOSURES);
 
     // Changes.
-    let _ = writeln!(w, "<h2 id=\"changes-section\">Every change of access in the period</h2>");
+    let _ = writeln!(
+        w,
+        "<h2 id=\"changes-section\">Every change of access in the period</h2>"
+    );
     let _ = writeln!(
         w,
         "<p>Who gained or lost which right on what, and when; with the entries that made the change, their stated basis or reason, and who signed them. A change on a resource also applies below it, except where another row says otherwise. <code>*</code> stands for every right the subject's grants do not name.</p>"
@@ -216,24 +225,46 @@ pub(crate) fn render(t: &Tables) -> String {
     more(w, t.changes.len(), super::files::CHANGES);
 
     // Matrices.
-    let _ = writeln!(w, "<h2 id=\"matrix\">Who could reach what: at the start and at the end</h2>");
+    let _ = writeln!(
+        w,
+        "<h2 id=\"matrix\">Who could reach what: at the start and at the end</h2>"
+    );
     let _ = writeln!(
         w,
         "<p>Each cell lists the rights a subject holds on a top-level resource itself (what <code>access-ledger check</code> allows); <em>partial</em> means it holds something different on some part below it, listed under the cell. Only subjects holding something are listed.</p>"
     );
-    matrix(w, "access-start", "At the start of the period", t.from, &t.start, t, z);
-    matrix(w, "access-end", "Just before the end of the period", just_before(t.to), &t.end, t, z);
+    matrix(
+        w,
+        "access-start",
+        "At the start of the period",
+        t.from,
+        &t.start,
+        t,
+        z,
+    );
+    matrix(
+        w,
+        "access-end",
+        "Just before the end of the period",
+        just_before(t.to),
+        &t.end,
+        t,
+        z,
+    );
 
     // Timeline.
     let _ = writeln!(w, "<h2 id=\"timeline\">Timeline</h2>");
     let _ = writeln!(
         w,
-        "<p>Rights on each top-level resource across the period, for every subject under a permanent revocation and then the {TIMELINE_BUSIEST} subjects with the most changes (ties by name), at most {TIMELINE_MAX_ROWS} rows. A bar shows rights held; green ticks are gains, black ticks losses, red diamonds permanent revocations taking effect.</p>"
+        "<p>What each subject holds on each top-level resource or anywhere below it, across the period, for every subject under a permanent revocation and then the {TIMELINE_BUSIEST} subjects with the most changes (ties by name), at most {TIMELINE_MAX_ROWS} rows. A bar shows the rights held (hover for the list); green ticks are gains, black ticks losses, red diamonds permanent revocations taking effect.</p>"
     );
     timeline_svg(w, t);
 
     // Authorities.
-    let _ = writeln!(w, "<h2 id=\"authorities-section\">Who signs: the authority keys</h2>");
+    let _ = writeln!(
+        w,
+        "<h2 id=\"authorities-section\">Who signs: the authority keys</h2>"
+    );
     let _ = writeln!(w, "<table id=\"current-authorities\">");
     let _ = writeln!(w, "<thead><tr><th>Authority</th><th>Verifier key</th><th>May sign</th><th>Status</th></tr></thead>");
     let _ = writeln!(w, "<tbody>");
@@ -248,7 +279,10 @@ pub(crate) fn render(t: &Tables) -> String {
         );
     }
     let _ = writeln!(w, "</tbody></table>");
-    let _ = writeln!(w, "<p>Every change of authority, over the whole history:</p>");
+    let _ = writeln!(
+        w,
+        "<p>Every change of authority, over the whole history:</p>"
+    );
     let _ = writeln!(w, "<table id=\"authorities\">");
     let _ = writeln!(w, "<thead><tr><th>Seq</th><th>Recorded</th><th>Change</th><th>Authority</th><th>Verifier key</th><th>Roles</th><th>Signed by</th></tr></thead>");
     let _ = writeln!(w, "<tbody>");
@@ -361,7 +395,8 @@ fn timeline_svg(w: &mut String, t: &Tables) {
     let height = 40.0 + ROW * rows.len() as f64;
     let span = (t.to.as_micros() - t.from.as_micros()).max(1) as f64;
     let x = |at: Timestamp| {
-        let d = (at.as_micros().clamp(t.from.as_micros(), t.to.as_micros()) - t.from.as_micros()) as f64;
+        let d = (at.as_micros().clamp(t.from.as_micros(), t.to.as_micros()) - t.from.as_micros())
+            as f64;
         LEFT + (WIDTH - LEFT - 10.0) * d / span
     };
     let _ = writeln!(

@@ -140,7 +140,7 @@ pub(crate) struct AuthorityRow {
 pub(crate) struct TimelineRow {
     pub(crate) subject: Subject,
     pub(crate) resource: Resource,
-    /// `[from, to)` intervals and the rights held on the resource itself.
+    /// `[from, to)` intervals and the rights held on the resource or below it.
     pub(crate) segments: Vec<(Timestamp, Timestamp, String)>,
     /// Instants of gains, losses and bans, with their kind.
     pub(crate) marks: Vec<(Timestamp, &'static str)>,
@@ -249,7 +249,10 @@ impl Tables {
                 }
                 Event::Share { to, resource, .. } => {
                     tops.insert(top_of(resource));
-                    shared.entry(to.clone()).or_default().insert(resource.clone());
+                    shared
+                        .entry(to.clone())
+                        .or_default()
+                        .insert(resource.clone());
                 }
                 _ => {}
             }
@@ -271,7 +274,9 @@ impl Tables {
                 Event::AuthorityAdd { name, key, roles } => {
                     Some(("added", name.clone(), Some(*key), roles.to_string()))
                 }
-                Event::AuthorityRetire { name } => Some(("retired", name.clone(), None, String::new())),
+                Event::AuthorityRetire { name } => {
+                    Some(("retired", name.clone(), None, String::new()))
+                }
                 _ => None,
             };
             if let Some((change, name, key, roles)) = authority {
@@ -364,9 +369,7 @@ impl Tables {
                         .filter(|h| &h.resource != t && t.covers(&h.resource))
                         .map(|h| (h.resource.as_str(), held_text(&h.rights)))
                         .filter(|(_, x)| x != &here)
-                        .map(|(r, x)| {
-                            format!("{r}: {}", if x.is_empty() { "nothing" } else { &x })
-                        })
+                        .map(|(r, x)| format!("{r}: {}", if x.is_empty() { "nothing" } else { &x }))
                         .collect();
                     let partial = !below.is_empty();
                     if !here.is_empty() || partial {
@@ -463,7 +466,12 @@ impl Tables {
         let checkpoint_signer = sig.name().to_owned();
         let checkpoint_key = crate::ident::AuthorityName::new(sig.name())
             .ok()
-            .and_then(|n| state.authorities().get(&n).map(|a| VerifierKey::new(n, a.key).to_string()))
+            .and_then(|n| {
+                state
+                    .authorities()
+                    .get(&n)
+                    .map(|a| VerifierKey::new(n, a.key).to_string())
+            })
             .unwrap_or_default();
         Ok(Tables {
             origin: state.origin().map(|o| o.to_string()).unwrap_or_default(),
@@ -547,8 +555,17 @@ impl Tables {
             Table {
                 file: super::files::COMMITMENTS,
                 header: &[
-                    "seq", "subject", "resource", "rights", "effective_at", "recorded_at",
-                    "signer", "reason", "status", "held_entries", "back_door_paths",
+                    "seq",
+                    "subject",
+                    "resource",
+                    "rights",
+                    "effective_at",
+                    "recorded_at",
+                    "signer",
+                    "reason",
+                    "status",
+                    "held_entries",
+                    "back_door_paths",
                 ],
                 rows: self
                     .commitments
@@ -572,7 +589,15 @@ impl Tables {
             },
             Table {
                 file: super::files::EXPOSURES,
-                header: &["ban_seq", "subject", "resource", "at", "path", "rights", "banned_by"],
+                header: &[
+                    "ban_seq",
+                    "subject",
+                    "resource",
+                    "at",
+                    "path",
+                    "rights",
+                    "banned_by",
+                ],
                 rows: self
                     .exposures
                     .iter()
@@ -591,7 +616,15 @@ impl Tables {
             },
             Table {
                 file: super::files::AUTHORITIES,
-                header: &["seq", "recorded_at", "change", "name", "verifier_key", "roles", "signer"],
+                header: &[
+                    "seq",
+                    "recorded_at",
+                    "change",
+                    "name",
+                    "verifier_key",
+                    "roles",
+                    "signer",
+                ],
                 rows: self
                     .authorities
                     .iter()
@@ -631,11 +664,18 @@ pub(crate) fn held_text(rights: &[HeldRight]) -> String {
 
 fn right_set_text(r: &RightSet) -> String {
     match r {
-        RightSet::Only(s) => s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+        RightSet::Only(s) => s
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         RightSet::AllExcept(s) if s.is_empty() => "*".into(),
         RightSet::AllExcept(s) => format!(
             "* except {}",
-            s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")
+            s.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
     }
 }
@@ -659,7 +699,8 @@ fn path_text(p: &ExposurePath) -> String {
 /// The timeline rows: every banned subject, then the
 /// [`TIMELINE_BUSIEST`] subjects with the most changes in the period (ties
 /// by name), at most [`TIMELINE_MAX_ROWS`] rows; for each, every top-level
-/// resource it held something on at the start or that a change concerns.
+/// resource it held something on (or below) at the start or that a change
+/// concerns. A bar is what it holds on the resource or anywhere below it.
 fn timeline(
     banned: &[Subject],
     changes: &[ChangeRow],
@@ -690,7 +731,12 @@ fn timeline(
             .filter(|c| c.subject == s && !c.rights.is_empty())
             .map(|c| c.resource.clone())
             .collect();
-        tops.extend(changes.iter().filter(|c| c.subject == s).map(|c| top_of(&c.resource)));
+        tops.extend(
+            changes
+                .iter()
+                .filter(|c| c.subject == s)
+                .map(|c| top_of(&c.resource)),
+        );
         let bans: Vec<(Timestamp, Resource)> = state
             .bans()
             .filter(|b| b.subject == s && b.effective_at >= from && b.effective_at < to)
@@ -701,36 +747,48 @@ fn timeline(
             if rows.len() == TIMELINE_MAX_ROWS {
                 return rows;
             }
-            let mut held: BTreeSet<String> = start
-                .iter()
-                .find(|c| c.subject == s && c.resource == t)
-                .map(|c| {
-                    c.rights
-                        .split(", ")
-                        .filter(|x| !x.is_empty())
-                        .map(|x| x.split(' ').next().unwrap_or(x).to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
+            // What is held on the resource or below it, as (resource, right).
+            let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+            if let Some(c) = start.iter().find(|c| c.subject == s && c.resource == t) {
+                let first_word = |x: &str| x.split(' ').next().unwrap_or(x).to_owned();
+                for x in c.rights.split(", ").filter(|x| !x.is_empty()) {
+                    held.insert((t.to_string(), first_word(x)));
+                }
+                for part in c.below.split("; ").filter(|p| !p.is_empty()) {
+                    if let Some((r, rights)) = part.split_once(": ") {
+                        for x in rights
+                            .split(", ")
+                            .filter(|x| !x.is_empty() && *x != "nothing")
+                        {
+                            held.insert((r.to_owned(), first_word(x)));
+                        }
+                    }
+                }
+            }
+            let text = |held: &BTreeSet<(String, String)>| {
+                let rights: BTreeSet<&str> = held.iter().map(|(_, x)| x.as_str()).collect();
+                rights.into_iter().collect::<Vec<_>>().join(", ")
+            };
             let mut segments = Vec::new();
             let mut marks = Vec::new();
             let mut since = from;
-            for c in changes.iter().filter(|c| c.subject == s && t.covers(&c.resource)) {
+            for c in changes
+                .iter()
+                .filter(|c| c.subject == s && t.covers(&c.resource))
+            {
                 marks.push((c.at, if c.gained { "gain" } else { "loss" }));
-                if c.resource != t {
-                    continue;
-                }
                 if c.at > since {
-                    segments.push((since, c.at, held.iter().cloned().collect::<Vec<_>>().join(", ")));
+                    segments.push((since, c.at, text(&held)));
                     since = c.at;
                 }
+                let key = (c.resource.to_string(), c.right.clone());
                 if c.gained {
-                    held.insert(c.right.clone());
+                    held.insert(key);
                 } else {
-                    held.remove(&c.right);
+                    held.remove(&key);
                 }
             }
-            segments.push((since, to, held.iter().cloned().collect::<Vec<_>>().join(", ")));
+            segments.push((since, to, text(&held)));
             for (at, r) in &bans {
                 if r == &t {
                     marks.push((*at, "ban"));

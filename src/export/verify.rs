@@ -134,9 +134,17 @@ pub fn verify_export(
             present.insert(name);
         }
     }
-    let listed: BTreeSet<String> = m.verified.keys().chain(m.attested.keys()).cloned().collect();
+    let listed: BTreeSet<String> = m
+        .verified
+        .keys()
+        .chain(m.attested.keys())
+        .cloned()
+        .collect();
     if let Some(extra) = present.difference(&listed).next() {
-        return Err(bad(extra, "this file is not listed in the MANIFEST (added)"));
+        return Err(bad(
+            extra,
+            "this file is not listed in the MANIFEST (added)",
+        ));
     }
     if let Some(missing) = listed.difference(&present).next() {
         return Err(bad(missing, "listed in the MANIFEST but missing (removed)"));
@@ -166,7 +174,8 @@ pub fn verify_export(
     // The checkpoint.
     let cpath = dir.join(files::CHECKPOINT);
     let ctext = fs::read_to_string(&cpath).map_err(io(&cpath))?;
-    let cp = SignedCheckpoint::open(&ctext, key).map_err(|e| bad(files::CHECKPOINT, e.to_string()))?;
+    let cp =
+        SignedCheckpoint::open(&ctext, key).map_err(|e| bad(files::CHECKPOINT, e.to_string()))?;
     let c = cp.checkpoint();
     if c.size() != m.size || c.root() != &m.root || c.origin().as_str() != m.origin {
         return Err(bad(
@@ -243,8 +252,11 @@ pub fn verify_export(
     if let Some((size, root)) = m.since {
         let ppath = dir.join(files::CONSISTENCY);
         let text = fs::read_to_string(&ppath).map_err(io(&ppath))?;
-        let p = ConsistencyProof::parse_text(&text).map_err(|e| bad(files::CONSISTENCY, e.to_string()))?;
-        if (p.old_size(), p.old_root(), p.new_size(), p.new_root()) != (size, &root, c.size(), c.root()) {
+        let p = ConsistencyProof::parse_text(&text)
+            .map_err(|e| bad(files::CONSISTENCY, e.to_string()))?;
+        if (p.old_size(), p.old_root(), p.new_size(), p.new_root())
+            != (size, &root, c.size(), c.root())
+        {
             return Err(bad(
                 files::CONSISTENCY,
                 format!(
@@ -261,7 +273,9 @@ pub fn verify_export(
         p.verify().map_err(|e| {
             bad(
                 files::CONSISTENCY,
-                format!("does not prove the checkpoint extends size {size}: {e} (a forked history)"),
+                format!(
+                    "does not prove the checkpoint extends size {size}: {e} (a forked history)"
+                ),
             )
         })?;
     }
