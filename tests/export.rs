@@ -714,3 +714,46 @@ fn a_backup_is_a_verifiable_copy_with_the_same_id() {
     assert_eq!(code, 2, "{err}");
     assert_one_line_error(&err, "not empty");
 }
+
+#[test]
+fn attested_sections_are_hash_checked_and_listed_as_attested() {
+    let w = Workspace::new();
+    let fixture = access_ledger::Fixture::load();
+    let ledger = fixture.build(&w.path("ledger")).unwrap();
+    let signer = fixture.key("test-only-city-log-signer");
+    let day = |d: &str| access_ledger::Timestamp::parse(d, &fixture.zone).unwrap();
+    let opts = access_ledger::ExportOptions {
+        from: day(FROM),
+        to: day(TO),
+        since: None,
+        attested: vec![(
+            "access-log-audit.csv".into(),
+            b"query,count\r\nx,1\r\n".to_vec(),
+        )],
+    };
+    let out = w.path("bundle");
+    let report = access_ledger::export(ledger, signer, &opts, &out, &mut |_, _, _| {}).unwrap();
+    assert!(report.files.contains(&"access-log-audit.csv".to_owned()));
+    let vkey = access_ledger::VerifierKey::parse(&report.ledger_key).unwrap();
+    let v = access_ledger::verify_export(&out, &vkey, None, &mut |_, _, _| {}).unwrap();
+    assert_eq!(v.attested, ["access-log-audit.csv"]);
+    assert!(!v.verified.contains(&"access-log-audit.csv".to_owned()));
+    let manifest = fs::read_to_string(out.join("MANIFEST")).unwrap();
+    assert!(manifest.contains("\nattested "), "{manifest}");
+    // Changed after signing: named by its hash.
+    fs::write(out.join("access-log-audit.csv"), "query,count\r\nx,0\r\n").unwrap();
+    let e = access_ledger::verify_export(&out, &vkey, None, &mut |_, _, _| {}).unwrap_err();
+    let e = e.to_string();
+    assert!(e.starts_with("access-log-audit.csv: its SHA-256"), "{e}");
+    // A section may not take the name of a bundle file.
+    let ledger = Ledger::open(&w.path("ledger"), LOCK_WAIT).unwrap();
+    let bad = access_ledger::ExportOptions {
+        attested: vec![("report.html".into(), vec![])],
+        ..opts
+    };
+    let e = access_ledger::export(ledger, signer, &bad, &w.path("b2"), &mut |_, _, _| {});
+    assert!(
+        matches!(e, Err(access_ledger::ExportError::Invalid(_))),
+        "{e:?}"
+    );
+}
