@@ -30,11 +30,13 @@ measure() {
   echo "$what: wall $wall, peak RSS $((rss / 1024)) MB (load after: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 measure backup "$bin" --ledger "$src" backup --out "$work/ledger"
-# The period: the middle tenth of the log, by recorded_at.
+# The period: from the middle of the log, the time SPAN entries (default 1%)
+# took to record.
 measure verify "$bin" --ledger "$work/ledger" verify --json
-n="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$work/verify.out")"
+n="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["report"]["entries"])' "$work/verify.out")"
 at() { "$bin" --ledger "$work/ledger" log --from "$1" --limit 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["recorded_at"])'; }
-from="$(at $((n / 2)))"; to="$(at $((n / 2 + n / 10)))"
+span="${SPAN:-$((n / 100))}"
+from="$(at $((n / 2)))"; to="$(at $((n / 2 + span)))"
 echo "ledger: $n entries; period $from to $to"
 measure export "$bin" --ledger "$work/ledger" export --from "$from" --to "$to" --out "$work/bundle" --key "$key"
 measure verify-export "$bin" verify-export "$work/bundle" --ledger-key "$vkey"

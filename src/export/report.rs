@@ -345,6 +345,13 @@ fn matrix(
     let _ = writeln!(w, "<h3>{title} ({})</h3>", time(at, z));
     let mut subjects: Vec<&crate::ident::Subject> = cells.iter().map(|c| &c.subject).collect();
     subjects.dedup();
+    let by_cell: std::collections::HashMap<
+        (&crate::ident::Subject, &crate::ident::Resource),
+        &MatrixCell,
+    > = cells
+        .iter()
+        .map(|c| ((&c.subject, &c.resource), c))
+        .collect();
     if subjects.is_empty() {
         let _ = writeln!(w, "<p>Nobody held anything.</p>");
     }
@@ -359,7 +366,7 @@ fn matrix(
     for s in subjects.iter().take(MAX_REPORT_ROWS) {
         let mut row = format!("<tr><th>{}</th>", esc(s.as_str()));
         for r in &t.tops {
-            match cells.iter().find(|c| &c.subject == *s && &c.resource == r) {
+            match by_cell.get(&(*s, r)) {
                 None => row.push_str("<td></td>"),
                 Some(c) => {
                     let partial = if c.partial {
