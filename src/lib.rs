@@ -30,6 +30,8 @@
 //! - **Audit**: `audit` (a real access log replayed against the ledger:
 //!   the mapping file, the streaming log reader, and each row's outcome by
 //!   `check` at its own time; docs/AUDIT.md).
+//! - **Oversight**: `export` (the city-council bundle: report.html, CSV
+//!   files, every entry and a signed MANIFEST; `verify-export`; `backup`).
 //! - **Edges**: `json` (import lines and `log --json`), `demo` (the Chicago
 //!   2019 fixture), `synth` (synthetic ledgers for benchmarks).
 #![forbid(unsafe_code)]
@@ -44,6 +46,7 @@ mod durable;
 mod encoding;
 mod entry;
 mod event;
+mod export;
 mod head;
 mod ident;
 mod json;
@@ -82,6 +85,10 @@ pub use entry::{
     BadSignature, Entry, EntryHash, SignedEntry, ENTRY_HASH_CONTEXT, SIGNATURE_CONTEXT,
 };
 pub use event::{Event, Roles};
+pub use export::{
+    export, files as export_files, verify_export, BackupReport, ExportError, ExportOptions,
+    ExportReport, VerifiedExport, EXPORT_FORMAT_VERSION, MANIFEST_HEADER, SEMANTICS_VERSION,
+};
 pub use head::{HeadError, HeadFile};
 pub use ident::{
     is_invisible, AuthorityName, IdentError, Origin, Resource, Right, Rights, Subject, Text,

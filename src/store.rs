@@ -505,6 +505,20 @@ impl Store {
         })
     }
 
+    /// Copies the whole ledger directory (marker, [`HEAD_FILE`], sled's
+    /// files and any snapshot files) into `dest`, which MUST NOT exist.
+    /// Consistent: sled is flushed and its data file fsynced first, and this
+    /// store holds the ledger's lock, so no writer changes a file during the
+    /// copy. Every file copied and every directory made is fsynced.
+    pub fn copy_to(&self, dest: &Path) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        self.sync()?;
+        copy_tree(&self.path, dest).map_err(|source| StoreError::Io {
+            path: dest.to_owned(),
+            source,
+        })
+    }
+
     /// Deletes every derived key (state snapshot, tree nodes, indexes), in
     /// atomic chunks. The caller rebuilds them from the entries.
     pub fn clear_derived(&self) -> Result<(), StoreError> {
@@ -597,6 +611,24 @@ fn restrict_to_owner(dir: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
         r => r,
     }
+}
+
+/// Copies the directory `from` into the new directory `to`, recursively,
+/// fsyncing each file and directory (see [`Store::copy_to`]).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir(to)?;
+    restrict_to_owner(to)?;
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &target)?;
+        } else {
+            fs::copy(e.path(), &target)?;
+            fs::File::open(&target)?.sync_all()?;
+        }
+    }
+    sync_dir(to)
 }
 
 /// fsyncs a directory, so that the files just made in it survive a power cut.

@@ -183,6 +183,19 @@ impl Timestamp {
         }
     }
 
+    /// ISO 8601 / RFC 3339 with the offset `zone` has at that instant, e.g.
+    /// `2019-07-10T00:00:00-05:00` (fractional seconds only when not zero):
+    /// the same instant as [`Timestamp::rfc3339`], as the zone reads it.
+    pub fn iso8601(self, zone: &Zone) -> String {
+        match self.to_jiff() {
+            Some(t) => t
+                .to_zoned(zone.tz.clone().unwrap_or(TimeZone::UTC))
+                .strftime("%Y-%m-%dT%H:%M:%S%.f%:z")
+                .to_string(),
+            None => self.rfc3339(),
+        }
+    }
+
     /// The time in `zone`, e.g. `2019-07-10 00:00 CDT`, for people.
     pub fn local(self, zone: &Zone) -> String {
         match self.to_jiff() {

@@ -337,13 +337,27 @@ fn the_witness_accepts_growth_and_refuses_rollback_fork_and_forgery() {
 #[test]
 fn the_commitment_of_a_ban_is_provable_and_only_permanent_revocations_have_one() {
     let l = demo();
-    let err = l.w.fails(2, &["prove", "commitment", "12"]);
-    assert!(err.contains("no stored checkpoint covers seq 12"), "{err}");
+    // The demo's council export signed a checkpoint of its 26 entries; a
+    // permanent revocation recorded after it is covered by none yet.
+    let reason = "ILLUSTRATIVE: a second permanent ban, after the export";
+    let clerk = l.clerk();
+    l.w.ok(&[
+        "revoke",
+        "agency:dea",
+        "cpd",
+        "--permanent",
+        "--reason",
+        reason,
+        "--key",
+        &clerk,
+    ]);
+    let err = l.w.fails(2, &["prove", "commitment", "26"]);
+    assert!(err.contains("no stored checkpoint covers seq 26"), "{err}");
     l.checkpoint("cp.txt");
     let v: serde_json::Value =
-        serde_json::from_str(&l.w.ok(&["prove", "commitment", "12", "--json"])).unwrap();
-    assert_eq!(v["subject"], "agency:ice");
-    assert_eq!(v["inclusion"]["tree_size"], 26);
+        serde_json::from_str(&l.w.ok(&["prove", "commitment", "26", "--json"])).unwrap();
+    assert_eq!(v["subject"], "agency:dea");
+    assert_eq!(v["inclusion"]["tree_size"], 27);
     assert_eq!(v["verifier_must"].as_array().unwrap().len(), 3);
     let err = l.w.fails(2, &["prove", "commitment", "3"]);
     assert!(err.contains("seq 3 is not a permanent revocation"), "{err}");

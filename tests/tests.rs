@@ -22,6 +22,7 @@ mod compat;
 mod concurrency;
 mod crash;
 mod disk_full;
+mod export;
 mod hostile;
 mod insider;
 mod interop;

@@ -216,6 +216,34 @@ access-ledger --ledger replica/ who-can cpd/clear read\n\n\
 Run it again to fetch only what is new; a published log that does not extend the replica is refused (exit 4)."
     )]
     Mirror(Mirror),
+
+    // Oversight (issue 10): the city-council export, its offline check, and backups.
+    /// Write the city-council oversight bundle for a period: report.html, CSV files, every entry, signed.
+    #[command(
+        after_help = "Example:\n  access-ledger export --from 2019-07-01 --to 2019-10-01 --out council-2019-q3/ \\\n      --key test-only-city-log-signer.key --since council-2019-q2/checkpoint.txt\n\n\
+The period is [--from, --to) and must be over. Every answer is as the ledger knew it at its\n\
+checkpoint (signed now with --key, a checkpoint-role key): the same period and checkpoint\n\
+always give the same bytes. Open report.html in a browser; the CSV files in a spreadsheet;\n\
+check it all with `access-ledger verify-export` (docs/OVERSIGHT.md). Writers wait only while\n\
+the checkpoint is signed and the ledger copied."
+    )]
+    Export(Export),
+    /// Check an oversight bundle offline: signatures, every entry, the checkpoint, every table.
+    #[command(
+        name = "verify-export",
+        after_help = "Example:\n  access-ledger verify-export council-2019-q3/ --ledger-key \"$(cat log.vkey)\" \\\n      --since council-2019-q2/checkpoint.txt\n\n\
+Needs no ledger: every entry of the bundle is replayed through the ledger's rules into a\n\
+temporary ledger and every CSV file and the report's tables are recomputed from it.\n\
+Exit 0 with a summary when all holds; exit 4 naming the first thing wrong (file, line, seq)."
+    )]
+    VerifyExport(VerifyExport),
+    /// Copy the ledger consistently (same ledger id), for disaster recovery and long reads.
+    #[command(
+        after_help = "Example:\n  access-ledger backup --out /backups/ledger-2019-10-01/\n\n\
+Writers wait only for the copy. The copy is opened and checked to hold the same entries;\n\
+run `access-ledger --ledger COPY verify` to check all of it."
+    )]
+    Backup(Backup),
 }
 
 /// `keygen`.
@@ -843,6 +871,56 @@ pub struct Mirror {
     /// The ledger's checkpoint verifier key (name+keyid+base64, from `authority list` or access-ledger.json).
     #[arg(long, value_name = "VKEY", value_parser = value::verifier_key())]
     pub ledger_key: VerifierKey,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct Export {
+    /// Start of the period (inclusive; a plain date is in the ledger's zone).
+    #[arg(long, value_name = "TIME")]
+    pub from: TimeArg,
+    /// End of the period (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: TimeArg,
+    /// The bundle directory to write (new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The signing key: an authority with the checkpoint role.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The council's previous checkpoint: adds consistency.proof from it to this one.
+    #[arg(long, value_name = "CHECKPOINT_FILE")]
+    pub since: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `verify-export`.
+#[derive(Debug, Args)]
+pub struct VerifyExport {
+    /// The bundle directory.
+    pub dir: PathBuf,
+    /// The ledger's checkpoint verifier key (name+keyid+base64, from `authority list`).
+    #[arg(long, value_name = "VKEY", value_parser = value::verifier_key())]
+    pub ledger_key: VerifierKey,
+    /// The previous checkpoint you accepted: the bundle must prove it extends it.
+    #[arg(long, value_name = "CHECKPOINT_FILE")]
+    pub since: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long = "json", action = ArgAction::SetTrue)]
+    pub format: Format,
+}
+
+/// `backup`.
+#[derive(Debug, Args)]
+pub struct Backup {
+    /// Where to copy the ledger (a new or empty directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
     /// Print JSON.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,

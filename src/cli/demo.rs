@@ -4,8 +4,8 @@ use std::fs;
 use std::io::Write;
 
 use access_ledger::{
-    audit, AccessLog, AuditOptions, Fixture, LogFormat, Mapping, NoSink, Timestamp,
-    DEMO_ACCESS_LOG, DEMO_MAPPING,
+    audit, AccessLog, AuditOptions, ExportOptions, Fixture, LogFormat, Mapping, NoSink, Timestamp,
+    VerifierKey, DEMO_ACCESS_LOG, DEMO_MAPPING,
 };
 
 use super::args::Demo;
@@ -58,6 +58,20 @@ impl Demo {
         let audited = audit(&ledger, log, &mapping, &opts, &mut NoSink)
             .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("demo audit: {e}")))?;
         let zone = ledger.zone();
+        // The council's export of the third quarter of 2019, and its check.
+        let council = out.join("council-2019-q3");
+        let signer = fixture.key("test-only-city-log-signer");
+        let day =
+            |d: &str| Timestamp::parse(d, &zone).map_err(|e| Failure::new(exit::UNAVAILABLE, e));
+        let opts = ExportOptions {
+            from: day("2019-07-01")?,
+            to: day("2019-10-01")?,
+            since: None,
+            attested: vec![],
+        };
+        let exported = access_ledger::export(ledger, signer, &opts, &council, &mut |_, _, _| {})?;
+        let vkey = VerifierKey::parse(&exported.ledger_key)?;
+        let checked = access_ledger::verify_export(&council, &vkey, None, &mut |_, _, _| {})?;
         fs::write(
             out.join(DEMO_MARKER),
             "Built by `access-ledger demo` from fixtures/chicago-2019. The keys in keys/ are TEST-ONLY \
@@ -104,6 +118,18 @@ impl Demo {
         writeln!(
             tour,
             "  TEST-ONLY keys are in {k}/ (public seeds: never use them for real)."
+        )?;
+        writeln!(
+            tour,
+            "  City-council oversight export for 2019-07-01 to 2019-10-01 written to {} and verified ({} entries, {} changes of access).",
+            council.display(),
+            checked.entries,
+            checked.changes
+        )?;
+        writeln!(
+            tour,
+            "  Open {}/report.html in a browser; the CSV files open in a spreadsheet.",
+            council.display()
         )?;
         writeln!(tour)?;
         writeln!(tour, "Try next:")?;
@@ -162,6 +188,12 @@ impl Demo {
         )?;
         writeln!(tour, "  access-ledger --ledger {l} checkpoint --key {k}/test-only-city-log-signer.key > checkpoint.txt")?;
         writeln!(tour, "  access-ledger --ledger {l} prove commitment 12")?;
+        writeln!(
+            tour,
+            "  access-ledger verify-export {} --ledger-key '{}'",
+            council.display(),
+            exported.ledger_key
+        )?;
         Ok(exit::OK)
     }
 }

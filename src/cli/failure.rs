@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use access_ledger::{
-    KeyError, LedgerError, MirrorError, PublishError, QueryError, StoreError, WitnessError,
+    ExportError, KeyError, LedgerError, MirrorError, PublishError, QueryError, StoreError,
+    WitnessError,
 };
 
 /// Exit codes (also in the README and `--help`).
@@ -141,6 +142,19 @@ impl From<LedgerError> for Failure {
             ),
             LedgerError::Head(_) => Failure::new(exit::UNAVAILABLE, e)
                 .hint("the file only saves re-verification: remove it and sign again"),
+            e => Failure::usage(e),
+        }
+    }
+}
+
+impl From<ExportError> for Failure {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Ledger(e) => e.into(),
+            ExportError::Bundle { .. } => {
+                Failure::new(exit::VERIFY, format!("the bundle does not verify: {e}"))
+            }
+            ExportError::Io { .. } => Failure::new(exit::UNAVAILABLE, e),
             e => Failure::usage(e),
         }
     }

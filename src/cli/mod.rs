@@ -6,8 +6,10 @@
 
 mod args;
 mod audit;
+mod backup;
 mod checkpoint;
 mod demo;
+mod export;
 mod failure;
 mod files;
 mod import;
@@ -23,6 +25,7 @@ mod query;
 mod time;
 mod value;
 mod verify;
+mod verify_export;
 mod verify_proof;
 mod witness;
 mod write;
@@ -93,6 +96,10 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         // Tiles (issue 15).
         Command::Publish(c) => c.run(&ctx),
         Command::Mirror(c) => c.run(&ctx),
+        // Oversight (issue 10).
+        Command::Export(c) => c.run(&ctx),
+        Command::VerifyExport(c) => c.run(),
+        Command::Backup(c) => c.run(&ctx),
     }?;
     // What is still buffered (a last line without a newline) must reach the
     // reader too, or fail loudly.

@@ -196,7 +196,7 @@ impl Ledger {
                 }
             }
         }
-        let bans = self.commitments(&state, held, &shared)?;
+        let bans = self.commitments(&state, held, &shared, Timestamp::now())?;
         Ok(VerifyReport {
             entries: state.len(),
             head: state.head_hash().to_hex(),
@@ -207,66 +207,25 @@ impl Ledger {
 
     /// The commitment report of every ban of the verified log whose rules
     /// state is `state` (see [`Commitment`]): `held` as collected during the
-    /// replay; back doors from `exposure` at the ban's effective time and
-    /// now, for each covered subject that is, or is a member of, a share
-    /// recipient (`shared`: recipient -> the resources shared with it), on
-    /// the ban's resource and on each resource below it shared with that
-    /// subject or one of its groups. Only called once the indexes are
-    /// verified.
-    pub(super) fn commitments(
+    /// replay; back doors ([`Ledger::back_doors`]) at the ban's effective
+    /// time and at `now` (if later). `verify` passes the clock; the export
+    /// passes its knowledge time, so that its report is the same every time.
+    /// Only called once the indexes are verified.
+    pub(crate) fn commitments(
         &self,
         state: &LedgerState,
         mut held: BTreeMap<u64, Vec<u64>>,
         shared: &BTreeMap<Subject, BTreeSet<Resource>>,
+        now: Timestamp,
     ) -> Result<Vec<BanReport>, LedgerError> {
-        let queries = self.queries();
-        let reached_by_shares = state.ever_members(shared.keys());
-        let now = Timestamp::now();
         let mut out = Vec::new();
         for b in state.bans() {
             let held = held.remove(&b.seq).unwrap_or_default();
-            let covered = state.ever_members([&b.subject]);
             let mut instants = vec![b.effective_at];
             if now > b.effective_at {
                 instants.push(now);
             }
-            let mut paths: Vec<BackDoor> = Vec::new();
-            for c in covered.intersection(&reached_by_shares) {
-                let mut resources = BTreeSet::from([b.resource.clone()]);
-                for x in state.ever_groups(c) {
-                    resources.extend(
-                        shared
-                            .get(&x)
-                            .into_iter()
-                            .flatten()
-                            .filter(|r| b.resource.covers(r))
-                            .cloned(),
-                    );
-                }
-                for r in &resources {
-                    for &at in &instants {
-                        for p in queries
-                            .exposure(c, r, at, Timestamp::MAX)
-                            .map_err(|e| LedgerError::DerivedMismatch(e.to_string()))?
-                        {
-                            let seqs = |p: &crate::query::ExposurePath| {
-                                p.steps.iter().map(|s| s.seq).collect::<Vec<_>>()
-                            };
-                            if p.kind == crate::query::PathKind::Share
-                                && p.banned.contains(&b.seq)
-                                && !paths.iter().any(|d| seqs(&d.path) == seqs(&p))
-                            {
-                                paths.push(BackDoor {
-                                    subject: c.clone(),
-                                    resource: r.clone(),
-                                    at,
-                                    path: p,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
+            let paths = self.back_doors(state, shared, b, &instants)?;
             let commitment = if !paths.is_empty() {
                 Commitment::BackDoorOpen { held, paths }
             } else if !held.is_empty() {
@@ -289,6 +248,63 @@ impl Ledger {
         }
         out.sort_by_key(|r| r.seq);
         Ok(out)
+    }
+
+    /// The flagged share paths that reach a subject covered by ban `b` at
+    /// each of `instants` (as known at the head of `state`'s log), from
+    /// `exposure`: for each covered subject that is, or is a member of, a
+    /// share recipient (`shared`: recipient -> the resources shared with
+    /// it), on the ban's resource and on each resource below it shared with
+    /// that subject or one of its groups. A path found at several instants
+    /// is listed once, at the first.
+    pub(crate) fn back_doors(
+        &self,
+        state: &LedgerState,
+        shared: &BTreeMap<Subject, BTreeSet<Resource>>,
+        b: &crate::chain::Ban,
+        instants: &[Timestamp],
+    ) -> Result<Vec<BackDoor>, LedgerError> {
+        let queries = self.queries();
+        let reached_by_shares = state.ever_members(shared.keys());
+        let covered = state.ever_members([&b.subject]);
+        let mut paths: Vec<BackDoor> = Vec::new();
+        for c in covered.intersection(&reached_by_shares) {
+            let mut resources = BTreeSet::from([b.resource.clone()]);
+            for x in state.ever_groups(c) {
+                resources.extend(
+                    shared
+                        .get(&x)
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| b.resource.covers(r))
+                        .cloned(),
+                );
+            }
+            for r in &resources {
+                for &at in instants {
+                    for p in queries
+                        .exposure(c, r, at, Timestamp::MAX)
+                        .map_err(|e| LedgerError::DerivedMismatch(e.to_string()))?
+                    {
+                        let seqs = |p: &crate::query::ExposurePath| {
+                            p.steps.iter().map(|s| s.seq).collect::<Vec<_>>()
+                        };
+                        if p.kind == crate::query::PathKind::Share
+                            && p.banned.contains(&b.seq)
+                            && !paths.iter().any(|d| seqs(&d.path) == seqs(&p))
+                        {
+                            paths.push(BackDoor {
+                                subject: c.clone(),
+                                resource: r.clone(),
+                                at,
+                                path: p,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(paths)
     }
 
     /// Replays every stored entry through the rules from an empty state (the

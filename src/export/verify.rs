@@ -1,0 +1,450 @@
+//! `verify-export`: checks a bundle offline, with no ledger directory.
+//!
+//! In order, stopping at the first thing wrong: the MANIFEST's signature
+//! (the checkpoint verifier key) and form; the files present are exactly
+//! those it lists; checkpoint.txt (same key, and what the MANIFEST names);
+//! every line of entries.jsonl (its `bytes` decode to the entry of that seq,
+//! and the line is exactly the raw-entry line of those bytes, so no decoded
+//! field can differ from what was signed), each entry admitted by
+//! [`crate::LedgerState::admit`] into a temporary ledger (chain, strict
+//! signatures, authorities, bans, time order), the Merkle root of them all
+//! equal to the checkpoint's; the consistency proof from `--since`; every
+//! CSV file and report.html recomputed from that temporary ledger by the same
+//! code `export` ran, and compared (times as instants); then every file's
+//! SHA-256 against the MANIFEST. Attested files are only hash-checked.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::tables::Tables;
+use super::{csv, files, report, ExportError, Manifest, ProgressFn, SignerNames};
+use crate::chain::{ChainError, Violation};
+use crate::checkpoint::SignedCheckpoint;
+use crate::entry::Entry;
+use crate::json::entry_line;
+use crate::ledger::{Ledger, LedgerError};
+use crate::merkle::ConsistencyProof;
+use crate::note::{Note, VerifierKey};
+use crate::time::Timestamp;
+
+/// What `verify-export` established.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifiedExport {
+    /// The ledger's origin.
+    pub origin: String,
+    /// Entries verified (the checkpoint's tree size).
+    pub entries: u64,
+    /// The period's start.
+    pub from: Timestamp,
+    /// The period's end (exclusive).
+    pub to: Timestamp,
+    /// K: the answers are as known then.
+    pub known_at: Timestamp,
+    /// Who signed the MANIFEST and the checkpoint.
+    pub signer: String,
+    /// The tree size of `--since`, when its consistency was proven.
+    pub since: Option<u64>,
+    /// Files recomputed from the entries and found equal (or, for
+    /// checkpoint.txt, entries.jsonl and consistency.proof, checked).
+    pub verified: Vec<String>,
+    /// Files only hash-checked: they cannot be recomputed from the entries.
+    pub attested: Vec<String>,
+    /// Changes of access in the period.
+    pub changes: usize,
+    /// Permanent revocations, and how many have a back door open.
+    pub commitments: usize,
+    /// Of which with a back door open.
+    pub back_doors_open: usize,
+}
+
+fn bad(file: &str, what: impl Into<String>) -> ExportError {
+    ExportError::bundle(file, what)
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
+    move |e| ExportError::io(path, e)
+}
+
+/// A temporary ledger directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, ExportError> {
+        let base = std::env::temp_dir();
+        for i in 0..100u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let p = base.join(format!(
+                "access-ledger-verify-export-{}-{nanos}-{i}",
+                std::process::id()
+            ));
+            match fs::create_dir(&p) {
+                Ok(()) => return Ok(TempDir(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(ExportError::io(&p, e)),
+            }
+        }
+        Err(ExportError::Invalid(
+            "cannot make a temporary directory".into(),
+        ))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Verifies the bundle in `dir` against `key`, the ledger's checkpoint
+/// verifier key, and (if given) `since`, the previous checkpoint note the
+/// verifier accepted. See the module docs for what is checked; the first
+/// failure is an [`ExportError::Bundle`] naming file, line and seq.
+pub fn verify_export(
+    dir: &Path,
+    key: &VerifierKey,
+    since: Option<&str>,
+    progress: ProgressFn<'_>,
+) -> Result<VerifiedExport, ExportError> {
+    // The MANIFEST.
+    let mpath = dir.join(files::MANIFEST);
+    let mtext = fs::read_to_string(&mpath).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => bad(files::MANIFEST, "missing: not an export bundle"),
+        _ => ExportError::io(&mpath, e),
+    })?;
+    let note = Note::parse(&mtext).map_err(|e| bad(files::MANIFEST, e.to_string()))?;
+    note.verify(key)
+        .map_err(|e| bad(files::MANIFEST, format!("signature: {e}")))?;
+    let m = Manifest::parse(note.text()).map_err(|e| bad(files::MANIFEST, e))?;
+
+    // Exactly the files listed.
+    let mut present = BTreeSet::new();
+    for e in fs::read_dir(dir).map_err(io(dir))? {
+        let e = e.map_err(io(dir))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != files::MANIFEST {
+            present.insert(name);
+        }
+    }
+    let listed: BTreeSet<String> = m
+        .verified
+        .keys()
+        .chain(m.attested.keys())
+        .cloned()
+        .collect();
+    if let Some(extra) = present.difference(&listed).next() {
+        return Err(bad(
+            extra,
+            "this file is not listed in the MANIFEST (added)",
+        ));
+    }
+    if let Some(missing) = listed.difference(&present).next() {
+        return Err(bad(missing, "listed in the MANIFEST but missing (removed)"));
+    }
+    for required in [
+        files::CHECKPOINT,
+        files::ENTRIES,
+        files::REPORT,
+        files::CHANGES,
+        files::ACCESS_START,
+        files::ACCESS_END,
+        files::COMMITMENTS,
+        files::EXPOSURES,
+        files::AUTHORITIES,
+    ] {
+        if !m.verified.contains_key(required) {
+            return Err(bad(required, "not listed as verified in the MANIFEST"));
+        }
+    }
+    if m.since.is_some() != m.verified.contains_key(files::CONSISTENCY) {
+        return Err(bad(
+            files::CONSISTENCY,
+            "the MANIFEST's since line and this file go together",
+        ));
+    }
+
+    // The checkpoint.
+    let cpath = dir.join(files::CHECKPOINT);
+    let ctext = fs::read_to_string(&cpath).map_err(io(&cpath))?;
+    let cp =
+        SignedCheckpoint::open(&ctext, key).map_err(|e| bad(files::CHECKPOINT, e.to_string()))?;
+    let c = cp.checkpoint();
+    if c.size() != m.size || c.root() != &m.root || c.origin().as_str() != m.origin {
+        return Err(bad(
+            files::CHECKPOINT,
+            format!(
+                "this checkpoint (size {}, root {}) is not the one the MANIFEST names (size {}, root {}): swapped",
+                c.size(),
+                c.root(),
+                m.size,
+                m.root
+            ),
+        ));
+    }
+
+    // The entries, into a temporary ledger.
+    let tmp = TempDir::new()?;
+    let ledger_dir = tmp.0.join("ledger");
+    let epath = dir.join(files::ENTRIES);
+    let reader = BufReader::new(fs::File::open(&epath).map_err(io(&epath))?);
+    let mut names = SignerNames::default();
+    let mut lines = reader.lines();
+    let mut seq = 0u64;
+    let total = m.size;
+    let entries = std::iter::from_fn(|| {
+        let line = lines.next()?;
+        let this = seq;
+        seq += 1;
+        if this % 4096 == 0 {
+            progress("verifying entries.jsonl", this, total);
+        }
+        Some(check_line(line, this, &mut names))
+    });
+    let built = Ledger::create_replica(&ledger_dir, "an export bundle", &ctext, entries, |_| {});
+    let ledger = built.map_err(|e| entry_error(e, m.size))?;
+    progress("verifying entries.jsonl", total, total);
+    let last = ledger
+        .entry(m.size.saturating_sub(1))?
+        .ok_or_else(|| bad(files::ENTRIES, "empty"))?;
+    if last.recorded_at() != m.known_at {
+        return Err(bad(
+            files::MANIFEST,
+            "its known-at is not the recorded_at of the last entry",
+        ));
+    }
+
+    // The consistency proof.
+    let mut since_size = None;
+    if let Some(old) = since {
+        let old = SignedCheckpoint::open(old, key)
+            .map_err(|e| ExportError::Invalid(format!("--since: {e}")))?;
+        let o = old.checkpoint();
+        match m.since {
+            None if (o.size(), o.root()) == (c.size(), c.root()) => {}
+            None => {
+                return Err(bad(
+                    files::CONSISTENCY,
+                    format!("missing: the bundle proves nothing about --since (size {})", o.size()),
+                ))
+            }
+            Some((size, root)) if (size, &root) != (o.size(), o.root()) || o.origin() != c.origin() => {
+                return Err(bad(
+                    files::CONSISTENCY,
+                    format!(
+                        "the bundle's proof starts from size {size} root {root}, not from --since (size {} root {}): this history is not the one shown before (a fork or a rewrite)",
+                        o.size(),
+                        o.root()
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+        since_size = Some(o.size());
+    }
+    if let Some((size, root)) = m.since {
+        let ppath = dir.join(files::CONSISTENCY);
+        let text = fs::read_to_string(&ppath).map_err(io(&ppath))?;
+        let p = ConsistencyProof::parse_text(&text)
+            .map_err(|e| bad(files::CONSISTENCY, e.to_string()))?;
+        if (p.old_size(), p.old_root(), p.new_size(), p.new_root())
+            != (size, &root, c.size(), c.root())
+        {
+            return Err(bad(
+                files::CONSISTENCY,
+                format!(
+                    "the proof is from size {} (root {}) to {} (root {}), not from the MANIFEST's since (size {size}, root {root}) to the checkpoint (size {}, root {}): a proof of another (forked) history",
+                    p.old_size(),
+                    p.old_root(),
+                    p.new_size(),
+                    p.new_root(),
+                    c.size(),
+                    c.root()
+                ),
+            ));
+        }
+        p.verify().map_err(|e| {
+            bad(
+                files::CONSISTENCY,
+                format!(
+                    "does not prove the checkpoint extends size {size}: {e} (a forked history)"
+                ),
+            )
+        })?;
+    }
+
+    // Every table, recomputed.
+    let t = Tables::compute(&ledger, &cp, m.from, m.to, progress)?;
+    if t.zone.name() != m.zone {
+        return Err(bad(files::MANIFEST, "its zone is not the ledger's"));
+    }
+    for table in t.csv_tables() {
+        let path = dir.join(table.file);
+        let found = fs::read(&path).map_err(io(&path))?;
+        csv::compare(&table, &found).map_err(|x| ExportError::Bundle {
+            file: table.file.to_owned(),
+            line: Some(x.line),
+            seq: None,
+            what: x.what,
+        })?;
+    }
+    let rpath = dir.join(files::REPORT);
+    let found = fs::read_to_string(&rpath)
+        .map_err(|e| bad(files::REPORT, format!("not UTF-8 text: {e}")))?;
+    compare_report(&report::render(&t), &found)?;
+    drop(ledger);
+
+    // Every file's hash.
+    for (file, want) in m.verified.iter().chain(m.attested.iter()) {
+        let path = dir.join(file);
+        let got = sha256_file(&path)?;
+        if &got != want {
+            return Err(bad(
+                file,
+                "its SHA-256 is not the one the MANIFEST lists: the file was changed after it was signed",
+            ));
+        }
+    }
+    Ok(VerifiedExport {
+        origin: m.origin.clone(),
+        entries: m.size,
+        from: m.from,
+        to: m.to,
+        known_at: m.known_at,
+        signer: key.name().to_string(),
+        since: since_size,
+        verified: m.verified.keys().cloned().collect(),
+        attested: m.attested.keys().cloned().collect(),
+        changes: t.changes.len(),
+        commitments: t.commitments.len(),
+        back_doors_open: t.commitments.iter().filter(|c| c.back_doors > 0).count(),
+    })
+}
+
+/// Line `seq + 1` of entries.jsonl: its `bytes`, once the line is found to
+/// be exactly the raw-entry line of the entry they decode to, at that seq.
+fn check_line(
+    line: std::io::Result<String>,
+    seq: u64,
+    names: &mut SignerNames,
+) -> Result<Vec<u8>, ExportError> {
+    let at = |what: String| ExportError::Bundle {
+        file: files::ENTRIES.to_owned(),
+        line: Some(seq + 1),
+        seq: Some(seq),
+        what,
+    };
+    let line = line.map_err(|e| at(format!("cannot be read: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&line).map_err(|e| at(format!("not JSON: {e}")))?;
+    let b64 = v
+        .get("bytes")
+        .and_then(|b| b.as_str())
+        .ok_or_else(|| at("no bytes field".into()))?;
+    let bytes = B64
+        .decode(b64)
+        .map_err(|e| at(format!("bytes is not base64: {e}")))?;
+    let e = Entry::decode(&bytes).map_err(|e| at(format!("bytes do not decode: {e}")))?;
+    if e.seq() != seq {
+        return Err(at(format!(
+            "holds the entry of seq {}: an entry was dropped, inserted or reordered",
+            e.seq()
+        )));
+    }
+    names.learn(&e);
+    let want = entry_line(&e, names.name_of(e.signer()));
+    if want != line {
+        let w: serde_json::Value = serde_json::from_str(&want).expect("entry_line is JSON");
+        let field = w
+            .as_object()
+            .zip(v.as_object())
+            .and_then(|(w, g)| {
+                w.iter()
+                    .find(|(k, x)| g.get(*k) != Some(*x))
+                    .map(|(k, _)| k.clone())
+                    .or_else(|| g.keys().find(|k| !w.contains_key(*k)).cloned())
+            })
+            .unwrap_or_else(|| "the line's form".into());
+        return Err(at(format!(
+            "field {field:?} differs from the signed bytes (or the line is not in the one raw-entry form)"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Names a failure to rebuild the entries by file, line and seq.
+fn entry_error(e: ExportError, size: u64) -> ExportError {
+    let at = |seq: u64, what: String| ExportError::Bundle {
+        file: files::ENTRIES.to_owned(),
+        line: Some(seq + 1),
+        seq: Some(seq),
+        what,
+    };
+    match e {
+        ExportError::Ledger(LedgerError::Refused(ChainError { seq, violation }))
+        | ExportError::Ledger(LedgerError::Corrupt(ChainError { seq, violation })) => {
+            match violation {
+                Violation::CheckpointMismatch { size: cp } => ExportError::bundle(
+                    files::CHECKPOINT,
+                    format!(
+                        "it covers {cp} entries with its root, but entries.jsonl holds {} whose root differs (entries missing or added at the end, or the checkpoint swapped)",
+                        if seq < size { seq.to_string() } else { "others".into() }
+                    ),
+                ),
+                v => at(seq, v.to_string()),
+            }
+        }
+        ExportError::Ledger(LedgerError::Store(s)) => {
+            ExportError::bundle(files::CHECKPOINT, s.to_string())
+        }
+        other => other,
+    }
+}
+
+/// Compares report.html with the one recomputed, line by line, times as instants.
+fn compare_report(want: &str, found: &str) -> Result<(), ExportError> {
+    let w = report::normalised_lines(want);
+    let g = report::normalised_lines(found);
+    for i in 0..w.len().max(g.len()) {
+        let at = |what: String| ExportError::Bundle {
+            file: files::REPORT.to_owned(),
+            line: Some(i as u64 + 1),
+            seq: None,
+            what,
+        };
+        match (w.get(i), g.get(i)) {
+            (Some(Ok(a)), Some(Ok(b))) if a == b => {}
+            (_, Some(Err(e))) => return Err(at(e.clone())),
+            (Some(_), None) => return Err(at("the report ends early".into())),
+            (None, Some(_)) => return Err(at("lines were added".into())),
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    "differs from the report recomputed from the entries (a table cell or text was changed)"
+                        .into(),
+                ))
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> Result<[u8; 32], ExportError> {
+    let mut f = fs::File::open(path).map_err(io(path))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            return Ok(h.finalize().into());
+        }
+        h.update(&buf[..n]);
+    }
+}
