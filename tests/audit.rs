@@ -259,6 +259,7 @@ fn known_at_revises_what_was_recorded_late() {
     let opts = AuditOptions {
         known_at: Some(t(30)),
         skip_bad: false,
+        period: None,
     };
     let (report, got) = run(&log, &rows, &opts);
     assert!(account(&got.findings[0]).allowed());
@@ -334,6 +335,7 @@ fn a_repeated_local_hour_is_judged_at_both_instants() {
     let opts = AuditOptions {
         known_at: None,
         skip_bad: true,
+        period: None,
     };
     let (report, got) = run_with(&log, &mapping, csv, &opts);
     let Outcome::AmbiguousTime { first, second } = &got.findings[0].outcome else {
@@ -440,6 +442,7 @@ fn a_malformed_row_stops_the_audit_or_is_counted_and_listed() {
     let opts = AuditOptions {
         known_at: None,
         skip_bad: true,
+        period: None,
     };
     let (report, got) = run_with(&log, &mapping, &csv, &opts);
     assert_eq!(

@@ -757,3 +757,78 @@ fn attested_sections_are_hash_checked_and_listed_as_attested() {
         "{e:?}"
     );
 }
+
+/// `export --access-log --mapping`: the audit of the period's rows is an
+/// attested section (audit.json) that the report shows, and that
+/// verify-export hash-checks but does not claim to have recomputed.
+#[test]
+fn the_period_audit_is_an_attested_section_of_the_report() {
+    let w = Workspace::new();
+    w.ok(&["demo", "--out", "demo"]);
+    let (code, stdout, err) = w.run_on(
+        &w.path("demo/ledger"),
+        &[
+            "export",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--out",
+            "bundle",
+            "--key",
+            SIGNER,
+            "--access-log",
+            "demo/access-log.csv",
+            "--mapping",
+            "demo/mapping.toml",
+            "--skip-bad",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let vkey = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["ledger_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, out, err) = verify(&w, "bundle", &vkey, None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Attested only") && out.contains("audit.json"),
+        "{out}"
+    );
+    // The audit judged only the quarter's rows: the June access is left out,
+    // and both bans were broken in practice (ICE directly and through the
+    // side door, a member of group:ice directly).
+    let audit: serde_json::Value =
+        serde_json::from_slice(&fs::read(w.path("bundle/audit.json")).unwrap()).unwrap();
+    assert_eq!(audit["outside_period"], 1, "{audit}");
+    let bans: Vec<(u64, u64, u64)> = audit["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let n = |k: &str| v[k].as_u64().unwrap();
+            (n("ban"), n("rows"), n("side_door_rows"))
+        })
+        .collect();
+    assert_eq!(bans, [(12, 1, 2), (16, 1, 0)]);
+    let doc =
+        scraper::Html::parse_document(&fs::read_to_string(w.path("bundle/report.html")).unwrap());
+    let rows = html_rows(&doc, "audit-violations");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][..3], ["12", "1", "2"]);
+    // audit.json edited after signing, with the report edited to match: the
+    // MANIFEST's hash names the file (checked before the report is rendered).
+    let dir = w.path("bundle");
+    edit(&dir.join("audit.json"), |s| {
+        s.replacen("\"side_door_rows\": 2", "\"side_door_rows\": 0", 1)
+    });
+    edit(&dir.join("report.html"), |s| {
+        s.replacen(
+            "<td>12</td><td>1</td><td>2</td>",
+            "<td>12</td><td>1</td><td>0</td>",
+            1,
+        )
+    });
+    fails(&w, &dir, &vkey, None, &["audit.json"]);
+}

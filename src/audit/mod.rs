@@ -96,6 +96,12 @@ pub struct AuditOptions {
     pub known_at: Option<Timestamp>,
     /// Count and list malformed rows instead of stopping at the first.
     pub skip_bad: bool,
+    /// Judge only rows whose time falls in `[from, to)` (the council export's
+    /// period); rows outside it are counted in [`AuditReport::outside_period`]
+    /// and nothing else. A row whose time could not be mapped or parsed is
+    /// judged (as unmappable or malformed) whatever the period: its time is
+    /// what is unknown.
+    pub period: Option<(Timestamp, Timestamp)>,
 }
 
 /// Where the audit sends what it finds besides the summary. Every method has
@@ -229,6 +235,9 @@ pub struct AuditReport {
     pub revised: Option<Revised>,
     /// The ledger audited against.
     pub ledger: LedgerSeen,
+    /// Rows left out because their time is outside the period asked for
+    /// ([`AuditOptions::period`]).
+    pub outside_period: u64,
 }
 
 /// Judges rows against one ledger, in-process.
@@ -600,6 +609,7 @@ pub fn audit<R: Read>(
             Err(bad) => Err(bad),
         };
         match judged {
+            Ok(f) if outside(opts.period, &f) => summary.outside_period += 1,
             Ok(f) => {
                 summary.add(&f);
                 sink.finding(&f).map_err(AuditError::Sink)?;
@@ -618,6 +628,15 @@ pub fn audit<R: Read>(
     Ok(summary.finish(ledger))
 }
 
+/// Whether `f` was judged at a time outside `period` (unmappable rows, with
+/// no judged time, are never outside).
+fn outside(period: Option<(Timestamp, Timestamp)>, f: &Finding) -> bool {
+    match (period, f.outcome.judgements().first()) {
+        (Some((from, to)), Some(j)) => j.at < from || j.at >= to,
+        _ => false,
+    }
+}
+
 /// The summary being gathered.
 struct Summary {
     rows: u64,
@@ -632,6 +651,7 @@ struct Summary {
     by_resource: BTreeMap<Resource, Counts>,
     period: Option<(Timestamp, Timestamp)>,
     revised: Option<Revised>,
+    outside_period: u64,
 }
 
 impl Summary {
@@ -653,6 +673,7 @@ impl Summary {
                 rows: 0,
                 changes: BTreeMap::new(),
             }),
+            outside_period: 0,
         }
     }
 
@@ -785,6 +806,7 @@ impl Summary {
                 entries: ledger.len(),
                 head: ledger.state().head_hash().to_hex(),
             },
+            outside_period: self.outside_period,
         }
     }
 }

@@ -894,6 +894,19 @@ pub struct Export {
     /// The council's previous checkpoint: adds consistency.proof from it to this one.
     #[arg(long, value_name = "CHECKPOINT_FILE")]
     pub since: Option<PathBuf>,
+    /// Also audit this access log's rows in the period (docs/AUDIT.md): the report shows the
+    /// violations of commitments and side-door counts, as an attested section (audit.json).
+    #[arg(long, value_name = "ACCESS_LOG", requires = "mapping")]
+    pub access_log: Option<PathBuf>,
+    /// The mapping file of --access-log (TOML or JSON, docs/AUDIT.md).
+    #[arg(long, value_name = "FILE", requires = "access_log")]
+    pub mapping: Option<PathBuf>,
+    /// The access log's format (default: the mapping's, else by its extension).
+    #[arg(long, value_enum, requires = "access_log")]
+    pub log_format: Option<LogFormatArg>,
+    /// Count and list the access log's malformed rows instead of stopping at the first.
+    #[arg(long, requires = "access_log")]
+    pub skip_bad: bool,
     /// Print JSON.
     #[arg(long = "json", action = ArgAction::SetTrue)]
     pub format: Format,

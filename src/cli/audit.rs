@@ -30,36 +30,22 @@ impl Audit {
             Some(t) => Some(known_at(&ledger, &clock, clock.resolve(t)?)?),
         };
         let name = self.log.display().to_string();
-        let format = match (self.format, mapping.format()) {
-            (Some(LogFormatArg::Csv), _) => LogFormat::Csv,
-            (Some(LogFormatArg::Jsonl), _) => LogFormat::Jsonl,
-            (None, Some(f)) => f,
-            (None, None) => by_extension(&self.log),
-        };
-        let (input, size): (Box<dyn Read>, Option<u64>) = if name == "-" {
-            (Box::new(io::stdin().lock()), None)
-        } else {
-            let f = File::open(&self.log)
-                .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("cannot read {name}: {e}")))?;
-            let size = f.metadata().ok().map(|m| m.len());
-            (Box::new(f), size)
-        };
-        let log =
-            AccessLog::new(input, format, mapping.columns()).map_err(|e| log_failure(&name, e))?;
+        let log = open_log(&self.log, self.format, &mapping)?;
         let mut sink = CliSink {
             out: match &self.out {
                 Some(dir) => Some(OutFiles::create(dir)?),
                 None => None,
             },
-            progress: TerminalProgress::new(&name, size),
+            progress: TerminalProgress::new(&name, log.1),
             name: name.clone(),
             error: None,
         };
         let opts = AuditOptions {
             known_at,
             skip_bad: self.skip_bad,
+            period: None,
         };
-        let report = match audit(&ledger, log, &mapping, &opts, &mut sink) {
+        let report = match audit(&ledger, log.0, &mapping, &opts, &mut sink) {
             Ok(r) => r,
             Err(e) => {
                 sink.progress.clear();
@@ -80,6 +66,64 @@ impl Audit {
 }
 
 /// Reads the mapping: JSON for a `.json` file, TOML otherwise.
+/// The audit of the part of `log` in `period`, for the council export's
+/// attested section: each row judged at its own time and again as known at
+/// `known_at` (the export's K), with progress on a terminal.
+pub fn audit_period(
+    ledger: &Ledger,
+    log: &Path,
+    mapping: &Path,
+    format: Option<LogFormatArg>,
+    skip_bad: bool,
+    period: (Timestamp, Timestamp),
+    known_at: Timestamp,
+) -> Result<AuditReport, Failure> {
+    let mapping = read_mapping(mapping)?;
+    let name = log.display().to_string();
+    let (log, size) = open_log(log, format, &mapping)?;
+    let mut sink = CliSink {
+        out: None,
+        progress: TerminalProgress::new(&name, size),
+        name: name.clone(),
+        error: None,
+    };
+    let opts = AuditOptions {
+        known_at: Some(known_at),
+        skip_bad,
+        period: Some(period),
+    };
+    let report = audit(ledger, log, &mapping, &opts, &mut sink);
+    sink.progress.clear();
+    report.map_err(|e| sink.error.take().unwrap_or_else(|| audit_failure(&name, e)))
+}
+
+/// The access log at `path` (`-`: standard input) in `format` (default: the
+/// mapping's, else by the file's extension), and its size when known.
+fn open_log(
+    path: &Path,
+    format: Option<LogFormatArg>,
+    mapping: &Mapping,
+) -> Result<(AccessLog<Box<dyn Read>>, Option<u64>), Failure> {
+    let name = path.display().to_string();
+    let format = match (format, mapping.format()) {
+        (Some(LogFormatArg::Csv), _) => LogFormat::Csv,
+        (Some(LogFormatArg::Jsonl), _) => LogFormat::Jsonl,
+        (None, Some(f)) => f,
+        (None, None) => by_extension(path),
+    };
+    let (input, size): (Box<dyn Read>, Option<u64>) = if name == "-" {
+        (Box::new(io::stdin().lock()), None)
+    } else {
+        let f = File::open(path)
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("cannot read {name}: {e}")))?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), size)
+    };
+    let log =
+        AccessLog::new(input, format, mapping.columns()).map_err(|e| log_failure(&name, e))?;
+    Ok((log, size))
+}
+
 fn read_mapping(path: &Path) -> Result<Mapping, Failure> {
     let text = super::files::read_text(path)?;
     let parsed = if path.extension().is_some_and(|e| e == "json") {

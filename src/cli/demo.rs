@@ -54,6 +54,7 @@ impl Demo {
         let opts = AuditOptions {
             known_at: Some(Timestamp::now()),
             skip_bad: true,
+            period: None,
         };
         let audited = audit(&ledger, log, &mapping, &opts, &mut NoSink)
             .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("demo audit: {e}")))?;
@@ -63,11 +64,29 @@ impl Demo {
         let signer = fixture.key("test-only-city-log-signer");
         let day =
             |d: &str| Timestamp::parse(d, &zone).map_err(|e| Failure::new(exit::UNAVAILABLE, e));
+        let (from, to) = (day("2019-07-01")?, day("2019-10-01")?);
+        // The same log's rows of the quarter, as the export's attested
+        // audit section (`export --access-log --mapping` does the same).
+        let quarter = AuditOptions {
+            known_at: Some(ledger.state().head_recorded_at()),
+            skip_bad: true,
+            period: Some((from, to)),
+        };
+        let log = AccessLog::new(
+            DEMO_ACCESS_LOG.as_bytes(),
+            LogFormat::Csv,
+            mapping.columns(),
+        )
+        .expect("the demo access log has the mapped columns");
+        let quarter = audit(&ledger, log, &mapping, &quarter, &mut NoSink)
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("demo audit: {e}")))?;
+        let quarter = serde_json::to_vec_pretty(&quarter)
+            .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("demo audit: {e}")))?;
         let opts = ExportOptions {
-            from: day("2019-07-01")?,
-            to: day("2019-10-01")?,
+            from,
+            to,
             since: None,
-            attested: vec![],
+            attested: vec![(access_ledger::export_files::AUDIT.to_owned(), quarter)],
         };
         let exported = access_ledger::export(ledger, signer, &opts, &council, &mut |_, _, _| {})?;
         let vkey = VerifierKey::parse(&exported.ledger_key)?;

@@ -41,11 +41,30 @@ impl Export {
         let clock = Clock::new(ledger.zone());
         let (from, to) = (clock.resolve(&self.from)?, clock.resolve(&self.to)?);
         let zone = ledger.zone();
+        let mut attested = vec![];
+        if let (Some(log), Some(mapping)) = (&self.access_log, &self.mapping) {
+            // Judged as known at the export's K, the head the checkpoint
+            // will cover (the export signs the head), so that the same
+            // period and checkpoint give the same audit.json.
+            let k = ledger.state().head_recorded_at();
+            let report = super::audit::audit_period(
+                &ledger,
+                log,
+                mapping,
+                self.log_format,
+                self.skip_bad,
+                (from, to),
+                k,
+            )?;
+            let json = serde_json::to_vec_pretty(&report)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("audit.json: {e}")))?;
+            attested.push((access_ledger::export_files::AUDIT.to_owned(), json));
+        }
         let opts = ExportOptions {
             from,
             to,
             since,
-            attested: vec![],
+            attested,
         };
         let mut phases = Phases::new();
         let report = access_ledger::export(ledger, &key, &opts, &self.out, &mut |p, d, t| {

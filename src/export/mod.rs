@@ -78,6 +78,9 @@ pub mod files {
     pub const EXPOSURES: &str = "exposures.csv";
     /// The authority keys and their changes.
     pub const AUTHORITIES: &str = "authorities.csv";
+    /// The access-log audit of the period, when the export was given one: an
+    /// attested file (the log is not in the bundle), shown in the report.
+    pub const AUDIT: &str = "audit.json";
 }
 
 /// Why an export, a backup or the check of a bundle failed.
@@ -358,7 +361,17 @@ fn write_bundle(
     for table in t.csv_tables() {
         put(&mut verified, table.file, &csv::write(&table, &t.zone))?;
     }
-    put(&mut verified, files::REPORT, report::render(&t).as_bytes())?;
+    let audit = audit_json(|f| {
+        opts.attested
+            .iter()
+            .find(|(n, _)| n == f)
+            .map(|(_, b)| b.clone())
+    })?;
+    put(
+        &mut verified,
+        files::REPORT,
+        report::render(&t, audit.as_ref()).as_bytes(),
+    )?;
     let mut attested = BTreeMap::new();
     for (file, bytes) in &opts.attested {
         let path = dir.join(file);
@@ -542,6 +555,19 @@ impl Manifest {
         }
         Ok(m)
     }
+}
+
+/// The attested audit section's JSON, if the bundle has one (`attested`
+/// gives a file's bytes by name); the report renders it.
+pub(crate) fn audit_json(
+    attested: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Option<serde_json::Value>, ExportError> {
+    attested(files::AUDIT)
+        .map(|b| {
+            serde_json::from_slice(&b)
+                .map_err(|e| ExportError::bundle(files::AUDIT, format!("not JSON: {e}")))
+        })
+        .transpose()
 }
 
 /// The names of the files a bundle is made of (besides MANIFEST and attested

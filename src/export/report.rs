@@ -59,7 +59,7 @@ th{background:#eee}td{overflow-wrap:break-word}.flag{background:#fdd;font-weight
 @page{margin:15mm}";
 
 /// Renders the report.
-pub(crate) fn render(t: &Tables) -> String {
+pub(crate) fn render(t: &Tables, audit: Option<&serde_json::Value>) -> String {
     let z = &t.zone;
     let mut h = String::new();
     let w = &mut h;
@@ -302,6 +302,10 @@ pub(crate) fn render(t: &Tables) -> String {
     let _ = writeln!(w, "</tbody></table>");
     more(w, t.authorities.len(), super::files::AUTHORITIES);
 
+    if let Some(a) = audit {
+        audit_section(w, a);
+    }
+
     // How to verify.
     let _ = writeln!(w, "<h2 id=\"verify\">How to verify this bundle</h2>");
     let _ = writeln!(w, "<ol>");
@@ -322,6 +326,68 @@ pub(crate) fn render(t: &Tables) -> String {
     let _ = writeln!(w, "</body>");
     let _ = writeln!(w, "</html>");
     h
+}
+
+/// The access-log audit of the period (`audit.json`, an attested file: the
+/// log is not in the bundle, so nothing here can be recomputed from the
+/// entries). Rendered from the file's JSON, so that `verify-export` renders
+/// the same lines from the same (hash-checked) bytes.
+fn audit_section(w: &mut String, a: &serde_json::Value) {
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let text = |v: &serde_json::Value| esc(v.as_str().unwrap_or(""));
+    let o = &a["outcomes"];
+    let _ = writeln!(
+        w,
+        "<h2 id=\"audit\">What happened: the access-log audit (attested, not verified)</h2>"
+    );
+    let _ = writeln!(
+        w,
+        "<p class=\"note\">Computed by <code>access-ledger audit</code> from the database's own access log, which is not in this bundle: <code>verify-export</code> checks that {} is the file the city signed, but cannot recompute it. Each access is judged by what the ledger allowed at that moment, as recorded by then (docs/AUDIT.md).</p>",
+        super::files::AUDIT
+    );
+    let _ = writeln!(
+        w,
+        "<p>{} accesses in the period: {} authorised, {} unauthorised, {} through the side door (an account acting for an agency that was not authorised), {} at an ambiguous local time, {} with names the mapping does not know; {} malformed rows; {} rows outside the period left out.</p>",
+        n(&a["rows"]) - n(&a["outside_period"]),
+        n(&o["authorised"]),
+        n(&o["unauthorised"]),
+        n(&o["side_door"]),
+        n(&o["ambiguous_time"]),
+        n(&o["unmappable"]),
+        n(&a["malformed"]),
+        n(&a["outside_period"])
+    );
+    let violations = a["violations"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if violations.is_empty() {
+        let _ = writeln!(
+            w,
+            "<p class=\"ok\">No access in the log broke a permanent revocation.</p>"
+        );
+    } else {
+        let _ = writeln!(w, "<table id=\"audit-violations\">");
+        let _ = writeln!(w, "<thead><tr><th>Permanent revocation (seq)</th><th>Accesses by a banned subject</th><th>Accesses on a banned agency's behalf (side door)</th><th>First</th><th>Last</th></tr></thead>");
+        let _ = writeln!(w, "<tbody>");
+        for v in violations {
+            let _ = writeln!(
+                w,
+                "<tr class=\"flag\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                n(&v["ban"]),
+                n(&v["rows"]),
+                n(&v["side_door_rows"]),
+                text(&v["first"]),
+                text(&v["last"])
+            );
+        }
+        let _ = writeln!(w, "</tbody></table>");
+    }
+    if let Some(r) = a["revised"].as_object() {
+        let _ = writeln!(
+            w,
+            "<p>{} accesses are judged differently by everything the ledger had recorded by {} (grants or revocations recorded after the access, with an earlier effective time).</p>",
+            n(&r["rows"]),
+            text(&r["known_at"])
+        );
+    }
 }
 
 fn more(w: &mut String, n: usize, file: &str) {

@@ -63,6 +63,17 @@ pub struct VerifiedExport {
     pub back_doors_open: usize,
 }
 
+/// `file` in `dir` has the SHA-256 the MANIFEST lists.
+fn check_hash(dir: &Path, file: &str, want: &[u8; 32]) -> Result<(), ExportError> {
+    if &sha256_file(&dir.join(file))? != want {
+        return Err(bad(
+            file,
+            "its SHA-256 is not the one the MANIFEST lists: the file was changed after it was signed",
+        ));
+    }
+    Ok(())
+}
+
 fn bad(file: &str, what: impl Into<String>) -> ExportError {
     ExportError::bundle(file, what)
 }
@@ -298,19 +309,22 @@ pub fn verify_export(
     let rpath = dir.join(files::REPORT);
     let found = fs::read_to_string(&rpath)
         .map_err(|e| bad(files::REPORT, format!("not UTF-8 text: {e}")))?;
-    compare_report(&report::render(&t), &found)?;
+    // The report shows the attested audit: its bytes must be the signed
+    // ones before they are rendered, or an edit to audit.json would be
+    // named as a difference in report.html.
+    let audit = match m.attested.get(files::AUDIT) {
+        Some(want) => {
+            check_hash(dir, files::AUDIT, want)?;
+            super::audit_json(|f| fs::read(dir.join(f)).ok())?
+        }
+        None => None,
+    };
+    compare_report(&report::render(&t, audit.as_ref()), &found)?;
     drop(ledger);
 
     // Every file's hash.
     for (file, want) in m.verified.iter().chain(m.attested.iter()) {
-        let path = dir.join(file);
-        let got = sha256_file(&path)?;
-        if &got != want {
-            return Err(bad(
-                file,
-                "its SHA-256 is not the one the MANIFEST lists: the file was changed after it was signed",
-            ));
-        }
+        check_hash(dir, file, want)?;
     }
     Ok(VerifiedExport {
         origin: m.origin.clone(),
