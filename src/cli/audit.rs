@@ -97,13 +97,16 @@ pub fn audit_period(
     report.map_err(|e| sink.error.take().unwrap_or_else(|| audit_failure(&name, e)))
 }
 
+/// An access log read from a file or standard input.
+type OpenLog = AccessLog<Box<dyn Read>>;
+
 /// The access log at `path` (`-`: standard input) in `format` (default: the
 /// mapping's, else by the file's extension), and its size when known.
 fn open_log(
     path: &Path,
     format: Option<LogFormatArg>,
     mapping: &Mapping,
-) -> Result<(AccessLog<Box<dyn Read>>, Option<u64>), Failure> {
+) -> Result<(OpenLog, Option<u64>), Failure> {
     let name = path.display().to_string();
     let format = match (format, mapping.format()) {
         (Some(LogFormatArg::Csv), _) => LogFormat::Csv,
