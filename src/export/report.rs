@@ -303,7 +303,7 @@ pub(crate) fn render(t: &Tables, audit: Option<&serde_json::Value>) -> String {
     more(w, t.authorities.len(), super::files::AUTHORITIES);
 
     if let Some(a) = audit {
-        audit_section(w, a);
+        audit_section(w, a, z);
     }
 
     // How to verify.
@@ -332,9 +332,17 @@ pub(crate) fn render(t: &Tables, audit: Option<&serde_json::Value>) -> String {
 /// log is not in the bundle, so nothing here can be recomputed from the
 /// entries). Rendered from the file's JSON, so that `verify-export` renders
 /// the same lines from the same (hash-checked) bytes.
-fn audit_section(w: &mut String, a: &serde_json::Value) {
+fn audit_section(w: &mut String, a: &serde_json::Value, z: &Zone) {
     let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
-    let text = |v: &serde_json::Value| esc(v.as_str().unwrap_or(""));
+    // Times in audit.json are RFC 3339 instants; shown in the ledger's zone
+    // like every other time of the report.
+    let text = |v: &serde_json::Value| {
+        let s = v.as_str().unwrap_or("");
+        match Timestamp::parse_rfc3339(s) {
+            Ok(t) => time(t, z),
+            Err(_) => esc(s),
+        }
+    };
     let o = &a["outcomes"];
     let _ = writeln!(
         w,

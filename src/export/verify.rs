@@ -160,17 +160,11 @@ pub fn verify_export(
     if let Some(missing) = listed.difference(&present).next() {
         return Err(bad(missing, "listed in the MANIFEST but missing (removed)"));
     }
-    for required in [
-        files::CHECKPOINT,
-        files::ENTRIES,
-        files::REPORT,
-        files::CHANGES,
-        files::ACCESS_START,
-        files::ACCESS_END,
-        files::COMMITMENTS,
-        files::EXPOSURES,
-        files::AUTHORITIES,
-    ] {
+    // Every bundle file but the consistency proof, which only `--since` asks for.
+    for required in super::bundle_names()
+        .into_iter()
+        .filter(|&f| f != files::CONSISTENCY)
+    {
         if !m.verified.contains_key(required) {
             return Err(bad(required, "not listed as verified in the MANIFEST"));
         }
