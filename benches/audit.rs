@@ -143,14 +143,6 @@ fn generate(ledger: &Ledger, n: u64, rows: u64, path: &Path) {
     std::fs::rename(tmp, path).unwrap();
 }
 
-/// The process's peak resident set, from /proc (Linux), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 /// Counts rows and reports progress on long runs.
 struct Count {
     rows: u64,
@@ -239,7 +231,8 @@ fn bench(n: u64, rows: u64, base: Option<&Path>) {
         report.violations.iter().map(|v| v.rows + v.side_door_rows).sum::<u64>(),
         report.reasons
     );
-    if let Some(mib) = peak_rss_mib() {
+    let mib = common::status_mib("VmHWM:");
+    if mib.is_finite() {
         eprintln!("  peak RSS (VmHWM) {mib:.0} MiB");
     }
 }

@@ -362,11 +362,7 @@ fn main() {
     // smoke size in a temporary directory rather than a million entries.
     let benching = std::env::args().any(|a| a == "--bench");
     let tmp = tempfile::tempdir().unwrap();
-    let base = match std::env::var_os("ACCESS_LEDGER_BENCH_DIR") {
-        Some(d) if benching => PathBuf::from(d),
-        _ if benching => std::env::temp_dir().join("access-ledger-bench"),
-        _ => tmp.path().to_owned(),
-    };
+    let base = common::base_dir(benching, tmp.path());
     std::fs::create_dir_all(&base).unwrap();
     let sizes: Vec<u64> = match std::env::var("ACCESS_LEDGER_BENCH_SIZES") {
         Ok(s) if benching => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),

@@ -28,20 +28,11 @@ const WAIT: Duration = Duration::from_secs(5);
 const OTHER_APPENDS: u64 = 100;
 
 fn peak_rss_mib() -> f64 {
-    status_mib("VmHWM:")
+    common::status_mib("VmHWM:")
 }
 
 fn rss_mib() -> f64 {
-    status_mib("VmRSS:")
-}
-
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    common::status_mib("VmRSS:")
 }
 
 /// Resets the peak-RSS counter (Linux), so the next reading covers only what

@@ -13,21 +13,11 @@
 //!   time), then only `verify_signature` (strict) on as many threads as there
 //!   are cores.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use access_ledger::{Entry, Ledger};
 
 mod common;
-
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// Seconds to verify the signatures of every entry on `threads` threads,
 /// entries decoded beforehand and the decoding not timed.
@@ -60,11 +50,7 @@ fn limit(ledger: &Ledger, threads: usize) -> f64 {
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
     let tmp = tempfile::tempdir().unwrap();
-    let base = match std::env::var_os("ACCESS_LEDGER_BENCH_DIR") {
-        Some(d) if benching => PathBuf::from(d),
-        _ if benching => std::env::temp_dir().join("access-ledger-bench"),
-        _ => tmp.path().to_owned(),
-    };
+    let base = common::base_dir(benching, tmp.path());
     let sizes: Vec<u64> = match std::env::var("ACCESS_LEDGER_BENCH_SIZES") {
         Ok(s) if benching => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
         _ if benching => vec![100_000, 1_000_000],
@@ -77,13 +63,13 @@ fn main() {
         let ledger = Ledger::open(&dir, Duration::from_secs(5)).expect("open");
         let open = t.elapsed();
         let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let before = status_mib("VmRSS:");
+        let before = common::status_mib("VmRSS:");
         let t = Instant::now();
         let report = ledger
             .verify(|_, _| {})
             .expect("the synthetic ledger verifies");
         let verify = t.elapsed().as_secs_f64();
-        let peak = status_mib("VmHWM:");
+        let peak = common::status_mib("VmHWM:");
         let one = limit(&ledger, 1);
         let all = limit(&ledger, cores);
         let rate = |s: f64| report.entries as f64 / s;

@@ -27,14 +27,39 @@ pub fn dir_size(p: &Path) -> u64 {
     total
 }
 
+/// Where full benchmark runs keep their ledgers: `ACCESS_LEDGER_BENCH_DIR`,
+/// else `$TMPDIR/access-ledger-bench`.
+pub fn bench_dir() -> PathBuf {
+    std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"))
+}
+
+/// The directory a bench with a plain `main` works in: [`bench_dir`] when
+/// run with `--bench`, else `smoke` (the small run `cargo test` makes).
+pub fn base_dir(benching: bool, smoke: &Path) -> PathBuf {
+    if benching {
+        bench_dir()
+    } else {
+        smoke.to_owned()
+    }
+}
+
+/// A field of /proc/self/status in MiB (`"VmHWM:"`: peak resident set,
+/// `"VmRSS:"`: resident now); NaN where /proc does not have it.
+pub fn status_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
 /// The ledger of `n` entries under `base` (or `ACCESS_LEDGER_BENCH_DIR`),
 /// built now if no finished one is there.
 pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
-    let base = base.map(Path::to_owned).unwrap_or_else(|| {
-        std::env::var_os("ACCESS_LEDGER_BENCH_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join("access-ledger-bench"))
-    });
+    let base = base.map(Path::to_owned).unwrap_or_else(bench_dir);
     std::fs::create_dir_all(&base).expect("create the bench directory");
     let dir = base.join(format!("synth-{n}"));
     // v4: a rules-state snapshot every few thousand entries, not per commit (issue 14).
