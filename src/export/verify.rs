@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -80,39 +80,6 @@ fn bad(file: &str, what: impl Into<String>) -> ExportError {
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
     move |e| ExportError::io(path, e)
-}
-
-/// A temporary ledger directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir, ExportError> {
-        let base = std::env::temp_dir();
-        for i in 0..100u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let p = base.join(format!(
-                "access-ledger-verify-export-{}-{nanos}-{i}",
-                std::process::id()
-            ));
-            match fs::create_dir(&p) {
-                Ok(()) => return Ok(TempDir(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(ExportError::io(&p, e)),
-            }
-        }
-        Err(ExportError::Invalid(
-            "cannot make a temporary directory".into(),
-        ))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Verifies the bundle in `dir` against `key`, the ledger's checkpoint
@@ -196,8 +163,12 @@ pub fn verify_export(
     }
 
     // The entries, into a temporary ledger.
-    let tmp = TempDir::new()?;
-    let ledger_dir = tmp.0.join("ledger");
+    // Removed when dropped, on every return.
+    let tmp = tempfile::Builder::new()
+        .prefix("access-ledger-verify-export-")
+        .tempdir()
+        .map_err(|e| ExportError::io(&std::env::temp_dir(), e))?;
+    let ledger_dir = tmp.path().join("ledger");
     let epath = dir.join(files::ENTRIES);
     let reader = BufReader::new(fs::File::open(&epath).map_err(io(&epath))?);
     let mut names = SignerNames::default();
