@@ -313,7 +313,7 @@ impl Ledger {
     /// holds one entry at a time. The first entry that does not decode, is
     /// stored out of place, or breaks a rule ends the replay as
     /// [`LedgerError::Corrupt`] naming its seq.
-    pub(super) fn replay(
+    pub(crate) fn replay(
         &self,
         now: Option<Timestamp>,
         each: impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,

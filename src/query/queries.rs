@@ -39,6 +39,11 @@ use crate::ident::{AuthorityName, Resource, Right, Subject};
 use crate::store::Store;
 use crate::time::Timestamp;
 
+/// Subjects answered from one view of the log by [`Queries::what_can_each`]:
+/// enough to share what their groups hold, few enough that the view's
+/// caches stay a few megabytes.
+pub const WHAT_CAN_VIEW: usize = 512;
+
 /// Queries answered from the indexes of a store: the answers docs/SEMANTICS.md
 /// defines, the same as [`crate::Projection`] gives by a replay of the log.
 ///
@@ -156,15 +161,47 @@ impl<'s> Queries<'s> {
         at: Timestamp,
         known_at: Timestamp,
     ) -> Result<Vec<Holding>, QueryError> {
-        let mut ev = self.eval(at, known_at)?;
-        let closure = ev.static_closure(subject, MEMBER_OF)?;
-        let (resources, named) = ev.relevant(&closure)?;
-        let mut rows = BTreeMap::new();
-        for r in &resources {
-            let held = held_rights(&named, |y| ev.decide(subject, r, y, false, None))?;
-            rows.insert(r.clone(), held);
+        let mut out = Vec::new();
+        self.what_can_each([subject], at, known_at, |_, h| {
+            out = h;
+            Ok::<(), QueryError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Queries::what_can`] for many subjects at one `(at, known_at)`,
+    /// handing each subject's holdings to `each` in the order given. The
+    /// answers are those of one `what_can` call per subject; the work is
+    /// not: one view of the log serves [`WHAT_CAN_VIEW`] subjects in a row,
+    /// so what groups hold (shared by their members) is read and decided
+    /// once, not once per member. Memory is bounded by what that many
+    /// subjects reach.
+    pub fn what_can_each<'a, E: From<QueryError>>(
+        &self,
+        subjects: impl IntoIterator<Item = &'a Subject>,
+        at: Timestamp,
+        known_at: Timestamp,
+        mut each: impl FnMut(&'a Subject, Vec<Holding>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let kseq = self.known_seq(known_at)?;
+        let mut ev = Eval::new(self.store, at, kseq);
+        for (i, subject) in subjects.into_iter().enumerate() {
+            if i > 0 && i % WHAT_CAN_VIEW == 0 {
+                ev = Eval::new(self.store, at, kseq);
+            }
+            let closure = ev
+                .static_closure(subject, MEMBER_OF)
+                .map_err(QueryError::from)?;
+            let (resources, named) = ev.relevant(&closure).map_err(QueryError::from)?;
+            let mut rows = BTreeMap::new();
+            for r in &resources {
+                let held = held_rights(&named, |y| ev.decide(subject, r, y, false, None))
+                    .map_err(QueryError::from)?;
+                rows.insert(r.clone(), held);
+            }
+            each(subject, holdings(rows))?;
         }
-        Ok(holdings(rows))
+        Ok(())
     }
 
     /// `exposure`: every path by which data of `resource` reaches `subject`.
