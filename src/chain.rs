@@ -703,6 +703,29 @@ impl LedgerState {
             .is_some_and(|(_, _, join)| *join)
     }
 
+    /// Whether `m` is `g` or a member of `g` at `t`, through nested groups:
+    /// `m` is in `down_at(g, t)`, found by searching upwards from `m` along
+    /// the same edges (`direct_member_at`), whose closure is small.
+    fn member_at(&self, m: &Subject, g: &Subject, t: Timestamp) -> bool {
+        if m == g {
+            return true;
+        }
+        let mut seen = BTreeSet::from([m]);
+        let mut stack = vec![m];
+        while let Some(n) = stack.pop() {
+            for up in self.groups.get(n).into_iter().flatten() {
+                if !seen.contains(up) && self.direct_member_at(n, up, t) {
+                    if up == g {
+                        return true;
+                    }
+                    seen.insert(up);
+                    stack.push(up);
+                }
+            }
+        }
+        false
+    }
+
     /// `x` and every subject that is a member of it at `t`, through nested groups.
     fn down_at(&self, x: &Subject, t: Timestamp) -> BTreeSet<Subject> {
         let mut seen = BTreeSet::from([x.clone()]);
@@ -816,9 +839,11 @@ impl LedgerState {
                     );
                 }
             }
+            // Whether a subject is covered by the ban at `t` is asked upwards
+            // (is `B` among its groups at `t`?): the banned subject may be a
+            // group of thousands, `x` and its members are usually one.
             for t in instants {
-                let covered = self.down_at(&b.subject, t);
-                if covered.contains(x) {
+                if self.member_at(x, &b.subject, t) {
                     out.push(BanHit {
                         ban: b,
                         at: t,
@@ -826,7 +851,11 @@ impl LedgerState {
                     });
                     break;
                 }
-                if !self.down_at(x, t).is_disjoint(&covered) {
+                if self
+                    .down_at(x, t)
+                    .iter()
+                    .any(|m| self.member_at(m, &b.subject, t))
+                {
                     out.push(BanHit {
                         ban: b,
                         at: t,
