@@ -86,8 +86,9 @@ pub use entry::{
 };
 pub use event::{Event, Roles};
 pub use export::{
-    export, files as export_files, verify_export, BackupReport, ExportError, ExportOptions,
-    ExportReport, VerifiedExport, EXPORT_FORMAT_VERSION, MANIFEST_HEADER, SEMANTICS_VERSION,
+    export, files as export_files, phase_unit as export_phase_unit, verify_export, BackupReport,
+    ExportError, ExportOptions, ExportReport, VerifiedExport, EXPORT_FORMAT_VERSION,
+    MANIFEST_HEADER, SEMANTICS_VERSION,
 };
 pub use head::{HeadError, HeadFile};
 pub use ident::{

@@ -24,7 +24,7 @@ impl Phases {
         match &mut self.0 {
             Some((p, bar)) if *p == phase => bar.update(done, total),
             _ => {
-                let mut bar = Progress::new(phase);
+                let mut bar = Progress::counting(phase, access_ledger::export_phase_unit(phase));
                 bar.update(done, total);
                 self.0 = Some((phase, bar));
             }

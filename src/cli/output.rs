@@ -73,15 +73,22 @@ pub fn note(line: impl fmt::Display) {
 /// A progress line on stderr for long work, only when stderr is a terminal.
 pub struct Progress {
     label: &'static str,
+    unit: &'static str,
     enabled: bool,
     last: Instant,
 }
 
 impl Progress {
-    /// Starts reporting `label`.
+    /// Starts reporting `label`, counting entries.
     pub fn new(label: &'static str) -> Self {
+        Progress::counting(label, "entries")
+    }
+
+    /// Starts reporting `label`, counting `unit` (a plural noun).
+    pub fn counting(label: &'static str, unit: &'static str) -> Self {
         Progress {
             label,
+            unit,
             enabled: io::stderr().is_terminal(),
             last: Instant::now(),
         }
@@ -95,7 +102,11 @@ impl Progress {
         self.last = Instant::now();
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         let mut err = io::stderr();
-        let _ = write!(err, "\r{}: {done}/{total} entries ({pct}%)", self.label);
+        let _ = write!(
+            err,
+            "\r{}: {done}/{total} {} ({pct}%)",
+            self.label, self.unit
+        );
         if done >= total {
             let _ = writeln!(err);
         }

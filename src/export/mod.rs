@@ -173,6 +173,20 @@ pub struct ExportReport {
 /// Progress of long work: a phase label, done, total.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(&'static str, u64, u64);
 
+/// The phase that works through the instants of the period.
+pub(crate) const CHANGES_PHASE: &str = "finding the changes of the period";
+/// The phase that answers `what-can` for every subject, twice.
+pub(crate) const MATRIX_PHASE: &str = "computing the access matrix";
+
+/// What a phase reported through a [`ProgressFn`] counts, for a progress line.
+pub fn phase_unit(phase: &str) -> &'static str {
+    match phase {
+        CHANGES_PHASE => "instants",
+        MATRIX_PHASE => "subjects",
+        _ => "entries",
+    }
+}
+
 /// Writes the oversight bundle of `ledger` for `opts` into `out` (a new or
 /// empty directory).
 ///

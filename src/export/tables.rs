@@ -303,7 +303,11 @@ impl Tables {
         let end = just_before(to);
 
         // Changes in the period.
-        let raw = q.changes(from, to, known_at).map_err(qerr)?;
+        let raw = q
+            .changes_with_progress(from, to, known_at, |done, total| {
+                progress(super::CHANGES_PHASE, done, total)
+            })
+            .map_err(qerr)?;
         let mut event_refs: BTreeMap<u64, EventRef> = BTreeMap::new();
         let mut changes = Vec::with_capacity(raw.len());
         for c in raw {
@@ -379,14 +383,14 @@ impl Tables {
                     }
                 }
                 if done % 256 == 0 {
-                    progress("computing the access matrix", done, total);
+                    progress(super::MATRIX_PHASE, done, total);
                 }
                 done += 1;
                 Ok::<(), crate::query::QueryError>(())
             })
             .map_err(qerr)?;
         }
-        progress("computing the access matrix", total, total);
+        progress(super::MATRIX_PHASE, total, total);
 
         // Commitments (the whole log, as known at K) and back doors at the end.
         let reports = ledger.commitments(&state, held, &shared, known_at)?;

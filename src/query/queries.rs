@@ -284,6 +284,18 @@ impl<'s> Queries<'s> {
         to: Timestamp,
         known_at: Timestamp,
     ) -> Result<Vec<Change>, QueryError> {
+        self.changes_with_progress(from, to, known_at, |_, _| {})
+    }
+
+    /// [`Queries::changes`], calling `progress(done, total)` as the instants
+    /// at which something happened in the period are worked through.
+    pub fn changes_with_progress(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        known_at: Timestamp,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Vec<Change>, QueryError> {
         if from >= to {
             return Err(QueryError::EmptyPeriod { from, to });
         }
@@ -304,7 +316,11 @@ impl<'s> Queries<'s> {
         type Relevant = (BTreeSet<Subject>, BTreeSet<Resource>, Vec<Want>);
         let mut relevant: HashMap<Subject, Rc<Relevant>> = HashMap::new();
         let mut out = Vec::new();
-        for (t, seqs) in instants {
+        let total = instants.len() as u64;
+        for (done, (t, seqs)) in instants.into_iter().enumerate() {
+            if done % 64 == 0 {
+                progress(done as u64, total);
+            }
             let mut events = Vec::new();
             let mut touched = BTreeSet::new();
             for seq in seqs {
