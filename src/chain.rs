@@ -28,6 +28,11 @@ use crate::ident::{AuthorityName, Origin, Resource, Rights, Subject};
 use crate::keys::PublicKey;
 use crate::time::{Timestamp, Zone};
 
+/// Up to this many subjects at or below a grantee, rule 6 looks for the ones
+/// below a banned group by searching up from each; beyond it, it lists the
+/// group's members once.
+const SMALL_CLOSURE: usize = 64;
+
 /// Where an entry comes from, for the rules that judge only new input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provenance {
@@ -703,9 +708,9 @@ impl LedgerState {
             .is_some_and(|(_, _, join)| *join)
     }
 
-    /// Whether `m` is `g` or a member of `g` at `t`, through nested groups:
-    /// `m` is in `down_at(g, t)`, found by searching upwards from `m` along
-    /// the same edges (`direct_member_at`), whose closure is small.
+    /// Whether `m` is `g` or a member of `g` at `t`, through nested groups
+    /// (each link a direct membership at `t`), searched upwards from `m`:
+    /// a member's groups are few, a group's members may be thousands.
     fn member_at(&self, m: &Subject, g: &Subject, t: Timestamp) -> bool {
         if m == g {
             return true;
@@ -724,21 +729,6 @@ impl LedgerState {
             }
         }
         false
-    }
-
-    /// `x` and every subject that is a member of it at `t`, through nested groups.
-    fn down_at(&self, x: &Subject, t: Timestamp) -> BTreeSet<Subject> {
-        let mut seen = BTreeSet::from([x.clone()]);
-        let mut stack = vec![x.clone()];
-        while let Some(n) = stack.pop() {
-            for m in self.members.get(&n).into_iter().flatten() {
-                if !seen.contains(m) && self.direct_member_at(m, &n, t) {
-                    seen.insert(m.clone());
-                    stack.push(m.clone());
-                }
-            }
-        }
-        seen
     }
 
     /// Every subject reachable from `x` along `edges`, whatever the time.
@@ -823,9 +813,40 @@ impl LedgerState {
             .into_iter()
             .filter(|b| candidates.contains(&b.subject))
         {
+            // The subjects that are, at some time, both `x` or below it and
+            // `B` or below it: a hit is a path from one of them up to each
+            // at one instant. Found from whichever side is small.
+            let common: Vec<&Subject> = if downs.len() <= SMALL_CLOSURE {
+                downs
+                    .iter()
+                    .copied()
+                    .filter(|c| self.reaches(c, &b.subject))
+                    .collect()
+            } else {
+                let below_ban = self.static_closure(&b.subject, &self.members);
+                downs
+                    .iter()
+                    .copied()
+                    .filter(|c| below_ban.contains(c))
+                    .collect()
+            };
+            if common.is_empty() {
+                continue;
+            }
+            // Such a path can only begin at a join between subjects at or
+            // above one of them.
+            let mut on_paths: BTreeSet<&Subject> = common.iter().copied().collect();
+            let mut stack = common.clone();
+            while let Some(n) = stack.pop() {
+                for g in self.groups.get(n).into_iter().flatten() {
+                    if on_paths.insert(g) {
+                        stack.push(g);
+                    }
+                }
+            }
             let start = effective_at.max(b.effective_at);
             let mut instants = BTreeSet::from([start]);
-            for m in &candidates {
+            for m in &on_paths {
                 for g in self.groups.get(*m).into_iter().flatten() {
                     let key = ((*m).clone(), g.clone());
                     instants.extend(
@@ -839,9 +860,9 @@ impl LedgerState {
                     );
                 }
             }
-            // Whether a subject is covered by the ban at `t` is asked upwards
-            // (is `B` among its groups at `t`?): the banned subject may be a
-            // group of thousands, `x` and its members are usually one.
+            // Membership at `t` is asked upwards (is `B` among a subject's
+            // groups at `t`?): the banned subject may be a group of
+            // thousands, the subjects below `x` that can meet it are few.
             for t in instants {
                 if self.member_at(x, &b.subject, t) {
                     out.push(BanHit {
@@ -851,10 +872,9 @@ impl LedgerState {
                     });
                     break;
                 }
-                if self
-                    .down_at(x, t)
+                if common
                     .iter()
-                    .any(|m| self.member_at(m, &b.subject, t))
+                    .any(|c| self.member_at(c, x, t) && self.member_at(c, &b.subject, t))
                 {
                     out.push(BanHit {
                         ban: b,
