@@ -108,6 +108,8 @@ pub const STORE_NEW_DIR: &str = "store.new";
 const LAYOUT1_NAMES: [&str; 3] = ["conf", "db", "blobs"];
 /// Primary key spaces: what a migration copies byte for byte.
 const PRIMARY_PREFIXES: [u8; 3] = [ENTRY_PREFIX, CHECKPOINT_PREFIX, b'R'];
+/// The page cache of the layout-1 store a migration reads (once, in order).
+const MIGRATION_READ_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Keys per batch when a migration copies primary records.
 const COPY_BATCH: usize = 1_000;
 /// Prefix of Merkle hash tile keys.
@@ -312,7 +314,7 @@ impl Store {
             source,
         };
         remove_unfinished_snapshots(&sled_dir).map_err(io)?;
-        let db = Self::open_sled(dir, &sled_dir, wait)?;
+        let db = Self::open_sled(dir, &sled_dir, SLED_CACHE_BYTES, wait)?;
         let data = fs::File::open(sled_dir.join("db")).map_err(io)?;
         Ok(Store {
             db,
@@ -324,13 +326,19 @@ impl Store {
         })
     }
 
-    /// Opens the sled database in `sled_dir` of the ledger `dir`.
-    fn open_sled(dir: &Path, sled_dir: &Path, wait: Duration) -> Result<sled::Db, StoreError> {
+    /// Opens the sled database in `sled_dir` of the ledger `dir`, with a
+    /// page cache of `cache` bytes.
+    fn open_sled(
+        dir: &Path,
+        sled_dir: &Path,
+        cache: u64,
+        wait: Duration,
+    ) -> Result<sled::Db, StoreError> {
         let start = Instant::now();
         loop {
             match sled::Config::new()
                 .path(sled_dir)
-                .cache_capacity(SLED_CACHE_BYTES)
+                .cache_capacity(cache)
                 .open()
             {
                 Ok(db) => return Ok(db),
@@ -642,7 +650,8 @@ impl Store {
             sync_dir(dir).map_err(io)?;
         }
         remove_unfinished_snapshots(dir).map_err(io)?;
-        let old = Self::open_sled(dir, dir, wait)?;
+        // Read once, in key order: a small cache, beside the new store's.
+        let old = Self::open_sled(dir, dir, MIGRATION_READ_CACHE_BYTES, wait)?;
         fs::create_dir(&new_dir).map_err(io)?;
         restrict_to_owner(&new_dir).map_err(io)?;
         let mut new = Self::open_sled_dir(dir, new_dir, lock.try_clone().map_err(io)?, wait)?;

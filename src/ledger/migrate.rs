@@ -29,7 +29,7 @@ impl Ledger {
     /// bounded batches. Before the new store replaces the old one it must
     /// hold the same entry count, the same first and last entry, the same
     /// primary records (by a keyed digest of all of them), and agree with
-    /// [`crate::store::HEAD_FILE`]; otherwise nothing is changed. A crash at
+    /// the `HEAD` file; otherwise nothing is changed. A crash at
     /// any point leaves a ledger that opens (in layout 2) or migrates again
     /// (in layout 1). `progress(step, done, total)` is called now and then.
     pub fn migrate(
