@@ -102,7 +102,8 @@ pub use json::{
 };
 pub use keys::{KeyError, PublicKey, SecretKey};
 pub use ledger::{
-    BackDoor, BanReport, Commitment, Ledger, LedgerError, NewEntry, VerifyReport, DEFAULT_LOCK_WAIT,
+    BackDoor, BanReport, Commitment, Ledger, LedgerError, Migrated, NewEntry, VerifyReport,
+    DEFAULT_LOCK_WAIT,
 };
 pub use merkle::{
     append_leaf, consistency_proof, inclusion_proof, tree_root, verify_consistency,
@@ -122,7 +123,7 @@ pub use query::{
     Holding, IndexReport, PathKind, Projection, Queries, QueryError, RightSet, Route, StepKind,
     MAX_ROUTE_JOINS,
 };
-pub use store::{StoreError, MARKER_FILE};
+pub use store::{StoreError, MARKER_FILE, STORE_DIR};
 pub use tiles::{
     bundle_path, publish, tile_path, tile_width, PublishError, PublishReport,
     TILES_CHECKPOINT_FILE, TILES_FORMAT, TILES_METADATA_FILE, TILE_HEIGHT, TILE_WIDTH,

@@ -1,8 +1,14 @@
 //! The sled store: the only module that touches sled.
 //!
-//! One ledger is one directory holding a marker file ([`MARKER_FILE`]) and a
-//! sled database. All keys live in sled's default tree, in key spaces named by
-//! their first byte:
+//! One ledger is one directory holding a marker file ([`MARKER_FILE`], also
+//! the lock), the head record ([`HEAD_FILE`]) and, in storage layout 2, a
+//! sled database in the subdirectory [`STORE_DIR`]. Storage layout 1, every
+//! ledger made before layout 2, has sled's files (`conf`, `db`, `blobs/`,
+//! `snap.*`) directly in the ledger directory and one sled key per Merkle
+//! node; [`Store::open`] refuses it with [`StoreError::Layout1`], and
+//! [`Store::begin_migration`] rebuilds it in layout 2 (see "Migration" below).
+//! All keys live in sled's default tree, in key spaces named by their first
+//! byte:
 //!
 //! | prefix | key after the prefix | value | kind |
 //! |---|---|---|---|
@@ -10,9 +16,17 @@
 //! | `C` | tree size (u64 BE), signer name | a signed checkpoint note | primary |
 //! | `S` | log size (u64 BE) | a [`crate::LedgerState`] snapshot at that size | derived |
 //! | `s` | (none) | the snapshot directory: latest size, sizes pinned by signers | derived |
-//! | `T` | level (1 byte), index (u64 BE) | a Merkle subtree hash | derived |
+//! | `T` | tile level `L` (1 byte), tile index `N` (u64 BE) | a hash tile: the hashes of tree level 8·L, nodes `[256·N, 256·N + W)`, 32 bytes each (`W` ≤ 256) | derived |
 //! | `X` | chosen by the query indexes | index records | derived |
 //! | `R` | (none) | present only in a read replica: the source it mirrors | primary |
+//!
+//! The Merkle tree is stored as C2SP tlog-tiles-style hash tiles of height 8
+//! (src/tiles.rs has the layout): only nodes of tree levels 0, 8, 16, ... are
+//! stored, 256 to a key, and a node of level `8·L + r` is hashed up from the
+//! `2^r` hashes below it in one tile. A partial tile (at the right edge of
+//! the tree) is rewritten as it grows; a full one never changes. One key per
+//! 256 leaves instead of one per node: sled costs about 126 bytes a key on
+//! disk beyond the data (docs/PERFORMANCE.md, "Layout 2").
 //!
 //! Primary data is what the ledger is; derived data is a cache that
 //! `reindex` deletes and rebuilds from the entries alone. Nothing derived is
@@ -35,6 +49,15 @@
 //! drive's write cache nor the file's metadata, so `commit` also fsyncs the
 //! data file (sled issue #1452).
 //!
+//! Migration (layout 1 to 2), under the ledger's lock: a new sled database is
+//! built in [`STORE_NEW_DIR`] (primary records copied byte for byte, derived
+//! records rebuilt from the entries), checked, flushed and fsynced with its
+//! directory; then one `rename(store.new, store)`, an fsync of the ledger
+//! directory, and the layout-1 files are deleted. The rename is the commit
+//! point: before it, the directory is a layout-1 ledger (a `store.new` is a
+//! leftover the next migration deletes); after it, a layout-2 ledger (layout-1
+//! files left by a crash are deleted by the next open).
+//!
 //! Concurrency: a store holds an exclusive lock on the marker file while it is
 //! open, readers included (sled also locks its data file). [`Store::open`]
 //! retries for a bounded time and then fails with [`StoreError::InUse`]; it
@@ -49,6 +72,7 @@ use fs2::FileExt;
 
 use crate::durable::{FileMode, NewFile};
 use crate::merkle::{NodeSink, NodeSource, TreeHash};
+use crate::tiles::{node_from_tile, TileBuilder, TILE_HEIGHT, TILE_WIDTH};
 
 /// The file that marks a directory as a ledger.
 pub const MARKER_FILE: &str = "ACCESS-LEDGER";
@@ -75,7 +99,20 @@ const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The file beside sled that records the last acknowledged head.
 pub const HEAD_FILE: &str = "HEAD";
-/// Prefix of Merkle node keys.
+/// The subdirectory of a layout-2 ledger that holds the sled database.
+pub const STORE_DIR: &str = "store";
+/// Where a migration builds the layout-2 database before renaming it to
+/// [`STORE_DIR`].
+pub const STORE_NEW_DIR: &str = "store.new";
+/// sled's files in a layout-1 ledger directory (beside `snap.*` files).
+const LAYOUT1_NAMES: [&str; 3] = ["conf", "db", "blobs"];
+/// Primary key spaces: what a migration copies byte for byte.
+const PRIMARY_PREFIXES: [u8; 3] = [ENTRY_PREFIX, CHECKPOINT_PREFIX, b'R'];
+/// The page cache of the layout-1 store a migration reads (once, in order).
+const MIGRATION_READ_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// Keys per batch when a migration copies primary records.
+const COPY_BATCH: usize = 1_000;
+/// Prefix of Merkle hash tile keys.
 const TREE_PREFIX: u8 = b'T';
 /// Prefix of query index keys.
 pub const INDEX_PREFIX: u8 = b'X';
@@ -103,6 +140,9 @@ pub enum StoreError {
     /// Another process holds the ledger.
     #[error("ledger at {0} is in use by another process")]
     InUse(PathBuf),
+    /// A ledger in storage layout 1, which only the migration opens.
+    #[error("ledger at {dir} uses storage layout 1; run `access-ledger --ledger {dir} reindex --migrate` once (keeps every entry byte; rebuilds the rest)", dir = .0.display())]
+    Layout1(PathBuf),
     /// sled reported corruption or an I/O error.
     #[error("ledger at {path}: {source}")]
     Sled {
@@ -144,9 +184,16 @@ pub enum StoreError {
 /// An open ledger store.
 pub struct Store {
     db: sled::Db,
+    /// The ledger directory (the marker and [`HEAD_FILE`] are there).
     path: PathBuf,
+    /// The directory of sled's files: [`STORE_DIR`] in `path`, or
+    /// [`STORE_NEW_DIR`] while a migration builds it.
+    sled_dir: PathBuf,
     /// sled's data file, fsynced after every commit.
     data: fs::File,
+    /// Whether commits record the head in [`HEAD_FILE`]: not while a
+    /// migration builds a store, whose head the layout-1 store still holds.
+    records_head: bool,
     /// The lock on the marker file. Declared after `db`, so sled has shut
     /// down before another process can get the lock.
     _lock: fs::File,
@@ -218,61 +265,80 @@ impl Store {
         let _ = fs::remove_dir_all(path);
     }
 
-    /// Opens the ledger in `dir`, waiting up to `wait` for another process to let go of it.
+    /// Opens the ledger in `dir`, waiting up to `wait` for another process to
+    /// let go of it. A ledger in storage layout 1 is refused with
+    /// [`StoreError::Layout1`]: only [`Store::begin_migration`] opens it.
     pub fn open(dir: &Path, wait: Duration) -> Result<Store, StoreError> {
-        if !dir.is_dir() {
-            return Err(StoreError::Missing(dir.to_owned()));
-        }
-        let marker = dir.join(MARKER_FILE);
-        if !marker.is_file() {
-            return Err(match fs::File::open(dir.join(MARKER_NEW)) {
-                Ok(f) if f.try_lock_exclusive().is_err() => StoreError::InUse(dir.to_owned()),
-                Ok(_) => StoreError::InterruptedInit(dir.to_owned()),
-                Err(_) => StoreError::NotALedger(dir.to_owned()),
-            });
-        }
-        let io = |source| StoreError::Io {
-            path: dir.to_owned(),
-            source,
-        };
-        let lock = fs::File::open(&marker).map_err(io)?;
-        let start = Instant::now();
-        while let Err(e) = lock.try_lock_exclusive() {
-            if e.raw_os_error() != fs2::lock_contended_error().raw_os_error() {
-                return Err(io(e));
-            }
-            if start.elapsed() >= wait {
-                return Err(StoreError::InUse(dir.to_owned()));
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        let lock = lock_ledger(dir, wait)?;
         Self::open_locked(dir, lock, wait)
     }
 
-    /// Opens sled in `dir`, whose marker file `lock` holds locked.
+    /// Opens sled in `dir`'s [`STORE_DIR`] (creating it for a new ledger),
+    /// `dir`'s marker file being held locked by `lock`.
     fn open_locked(dir: &Path, lock: fs::File, wait: Duration) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: dir.to_owned(),
             source,
         };
-        remove_unfinished_snapshots(dir).map_err(io)?;
+        let sled_dir = dir.join(STORE_DIR);
+        let new = dir.join(MARKER_NEW).exists() && !dir.join(MARKER_FILE).exists();
+        if !sled_dir.is_dir() {
+            if is_layout1(dir) {
+                return Err(StoreError::Layout1(dir.to_owned()));
+            }
+            if !new {
+                return Err(StoreError::Damaged {
+                    path: dir.to_owned(),
+                    what: format!("its store directory {STORE_DIR}/ is missing"),
+                });
+            }
+            fs::create_dir(&sled_dir).map_err(io)?;
+        }
+        // A migration that crashed after its rename leaves layout-1 files.
+        remove_layout1_files(dir, || {}).map_err(io)?;
         restrict_to_owner(dir).map_err(io)?;
-        let db = Self::open_sled(dir, wait)?;
-        let data = fs::File::open(dir.join("db")).map_err(io)?;
+        restrict_to_owner(&sled_dir).map_err(io)?;
+        Self::open_sled_dir(dir, sled_dir, lock, wait)
+    }
+
+    /// Opens the sled database in `sled_dir` as the store of the ledger
+    /// `dir`, whose marker file `lock` holds locked.
+    fn open_sled_dir(
+        dir: &Path,
+        sled_dir: PathBuf,
+        lock: fs::File,
+        wait: Duration,
+    ) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        remove_unfinished_snapshots(&sled_dir).map_err(io)?;
+        let db = Self::open_sled(dir, &sled_dir, SLED_CACHE_BYTES, wait)?;
+        let data = fs::File::open(sled_dir.join("db")).map_err(io)?;
         Ok(Store {
             db,
             path: dir.to_owned(),
+            sled_dir,
             data,
+            records_head: true,
             _lock: lock,
         })
     }
 
-    fn open_sled(dir: &Path, wait: Duration) -> Result<sled::Db, StoreError> {
+    /// Opens the sled database in `sled_dir` of the ledger `dir`, with a
+    /// page cache of `cache` bytes.
+    fn open_sled(
+        dir: &Path,
+        sled_dir: &Path,
+        cache: u64,
+        wait: Duration,
+    ) -> Result<sled::Db, StoreError> {
         let start = Instant::now();
         loop {
             match sled::Config::new()
-                .path(dir)
-                .cache_capacity(SLED_CACHE_BYTES)
+                .path(sled_dir)
+                .cache_capacity(cache)
                 .open()
             {
                 Ok(db) => return Ok(db),
@@ -447,6 +513,9 @@ impl Store {
     /// after a commit is durable, so the record is never ahead of the store;
     /// a crash can only leave it behind.
     pub fn record_head(&self, size: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
+        if !self.records_head {
+            return Ok(());
+        }
         let record = format!("{size} {}\n", hex::encode(hash));
         crate::durable::replace_unsynced(&self.path.join(HEAD_FILE), record.as_bytes()).map_err(
             |source| StoreError::Io {
@@ -538,6 +607,178 @@ impl Store {
         }
         self.db.flush().map_err(|e| self.sled_err(e))?;
         self.sync()
+    }
+}
+
+/// A layout-1 ledger being rebuilt in layout 2 (see the module doc,
+/// "Migration"). Holds the ledger's lock and the layout-1 database, read only.
+pub struct Migration {
+    dir: PathBuf,
+    old: sled::Db,
+    /// The ledger's lock; the store being built holds a clone of it.
+    _lock: fs::File,
+}
+
+/// What [`Store::begin_migration`] found.
+pub enum MigrationStart {
+    /// The ledger is in layout 2 already; nothing was done.
+    AlreadyLayout2,
+    /// A layout-1 ledger, and the empty layout-2 store built beside it in
+    /// [`STORE_NEW_DIR`].
+    Started(Migration, Store),
+}
+
+impl Store {
+    /// Starts the migration of the layout-1 ledger in `dir`: takes its lock
+    /// (waiting up to `wait`), deletes a [`STORE_NEW_DIR`] left by an
+    /// earlier, interrupted migration, opens the layout-1 database and
+    /// creates an empty one in [`STORE_NEW_DIR`]. The new store never
+    /// records the head: the layout-1 store is the ledger until
+    /// [`Migration::finish`] renames the new one in.
+    pub fn begin_migration(dir: &Path, wait: Duration) -> Result<MigrationStart, StoreError> {
+        let lock = lock_ledger(dir, wait)?;
+        if !is_layout1(dir) {
+            return Ok(MigrationStart::AlreadyLayout2);
+        }
+        let io = |source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        let new_dir = dir.join(STORE_NEW_DIR);
+        if new_dir.exists() {
+            fs::remove_dir_all(&new_dir).map_err(io)?;
+            sync_dir(dir).map_err(io)?;
+        }
+        remove_unfinished_snapshots(dir).map_err(io)?;
+        // Read once, in key order: a small cache, beside the new store's.
+        let old = Self::open_sled(dir, dir, MIGRATION_READ_CACHE_BYTES, wait)?;
+        fs::create_dir(&new_dir).map_err(io)?;
+        restrict_to_owner(&new_dir).map_err(io)?;
+        let mut new = Self::open_sled_dir(dir, new_dir, lock.try_clone().map_err(io)?, wait)?;
+        new.records_head = false;
+        Ok(MigrationStart::Started(
+            Migration {
+                dir: dir.to_owned(),
+                old,
+                _lock: lock,
+            },
+            new,
+        ))
+    }
+
+    /// The digest of every primary record (entries, checkpoints, the replica
+    /// record) under `like`'s key: one sequential scan.
+    pub fn primary_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
+        primary_digest(&self.db, like).map_err(|e| self.sled_err(e))
+    }
+}
+
+/// The digest of every primary record of `db` under `like`'s key.
+fn primary_digest(db: &sled::Db, like: &RecordDigest) -> Result<RecordDigest, sled::Error> {
+    let mut d = like.empty_like();
+    for p in PRIMARY_PREFIXES {
+        for r in db.scan_prefix([p]) {
+            let (k, v) = r?;
+            d.add_record(&k, &v);
+        }
+    }
+    Ok(d)
+}
+
+impl Migration {
+    fn sled_err(&self, source: sled::Error) -> StoreError {
+        sled_error(&self.dir, source)
+    }
+
+    /// The number of entries of the layout-1 store.
+    pub fn old_entry_count(&self) -> Result<u64, StoreError> {
+        match self.old.scan_prefix([ENTRY_PREFIX]).keys().next_back() {
+            None => Ok(0),
+            Some(k) => {
+                let k = k.map_err(|e| self.sled_err(e))?;
+                let seq = <[u8; 8]>::try_from(&k[1..])
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| StoreError::Damaged {
+                        path: self.dir.clone(),
+                        what: "an entry key of the wrong length".into(),
+                    })?;
+                Ok(seq + 1)
+            }
+        }
+    }
+
+    /// The stored bytes of entry `seq` in the layout-1 store.
+    pub fn old_entry_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .old
+            .get(entry_key(seq))
+            .map_err(|e| self.sled_err(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// The digest of the layout-1 store's primary records (see
+    /// [`Store::primary_digest_like`]).
+    pub fn old_primary_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
+        primary_digest(&self.old, like).map_err(|e| self.sled_err(e))
+    }
+
+    /// Copies every primary record of the layout-1 store into `new` byte for
+    /// byte, in atomic batches of a bounded number of keys (memory stays
+    /// flat), calling `progress(entries copied)` after each batch. Derived
+    /// records are not copied: the caller rebuilds them from the entries.
+    pub fn copy_primary(
+        &self,
+        new: &Store,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(), StoreError> {
+        let mut entries = 0;
+        for p in PRIMARY_PREFIXES {
+            let mut it = self.old.scan_prefix([p]);
+            loop {
+                let mut batch = sled::Batch::default();
+                let mut n = 0;
+                for r in it.by_ref().take(COPY_BATCH) {
+                    let (k, v) = r.map_err(|e| self.sled_err(e))?;
+                    batch.insert(k, v);
+                    n += 1;
+                }
+                if n == 0 {
+                    break;
+                }
+                new.db.apply_batch(batch).map_err(|e| new.sled_err(e))?;
+                if p == ENTRY_PREFIX {
+                    entries += n as u64;
+                    progress(entries);
+                }
+            }
+        }
+        new.db.flush().map_err(|e| new.sled_err(e))?;
+        Ok(())
+    }
+
+    /// Makes `new`, built and checked by the caller, the ledger's store:
+    /// flushes and closes it, fsyncs its files and directory, renames
+    /// [`STORE_NEW_DIR`] to [`STORE_DIR`] (the commit point), fsyncs the
+    /// ledger directory and deletes the layout-1 files.
+    pub fn finish(self, new: Store) -> Result<(), StoreError> {
+        let Migration { dir, old, _lock } = self;
+        let io = |source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        };
+        new.db.flush().map_err(|e| new.sled_err(e))?;
+        new.sync()?;
+        let new_dir = new.sled_dir.clone();
+        drop(new);
+        sync_tree(&new_dir).map_err(io)?;
+        sync_dir(&dir).map_err(io)?;
+        migration_crash_point("before-rename");
+        drop(old);
+        fs::rename(&new_dir, dir.join(STORE_DIR)).map_err(io)?;
+        migration_crash_point("after-rename");
+        sync_dir(&dir).map_err(io)?;
+        remove_layout1_files(&dir, || migration_crash_point("deleting")).map_err(io)?;
+        Ok(())
     }
 }
 
@@ -634,6 +875,98 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 /// fsyncs a directory, so that the files just made in it survive a power cut.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
+}
+
+/// Checks that `dir` is a ledger and takes its lock (an exclusive lock on
+/// the marker file), waiting up to `wait` for another process.
+fn lock_ledger(dir: &Path, wait: Duration) -> Result<fs::File, StoreError> {
+    if !dir.is_dir() {
+        return Err(StoreError::Missing(dir.to_owned()));
+    }
+    let marker = dir.join(MARKER_FILE);
+    if !marker.is_file() {
+        return Err(match fs::File::open(dir.join(MARKER_NEW)) {
+            Ok(f) if f.try_lock_exclusive().is_err() => StoreError::InUse(dir.to_owned()),
+            Ok(_) => StoreError::InterruptedInit(dir.to_owned()),
+            Err(_) => StoreError::NotALedger(dir.to_owned()),
+        });
+    }
+    let lock = fs::File::open(&marker).map_err(|source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let start = Instant::now();
+    while let Err(e) = lock.try_lock_exclusive() {
+        if e.raw_os_error() != fs2::lock_contended_error().raw_os_error() {
+            return Err(StoreError::Io {
+                path: dir.to_owned(),
+                source: e,
+            });
+        }
+        if start.elapsed() >= wait {
+            return Err(StoreError::InUse(dir.to_owned()));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Ok(lock)
+}
+
+/// Whether the ledger directory `dir` is in storage layout 1: no
+/// [`STORE_DIR`], and sled's files directly in it.
+fn is_layout1(dir: &Path) -> bool {
+    !dir.join(STORE_DIR).is_dir() && (dir.join("conf").exists() || dir.join("db").exists())
+}
+
+/// Deletes sled's layout-1 files from the ledger directory `dir` (nothing
+/// else: only `conf`, `db`, `blobs/` and `snap.*`), calling `between` after
+/// the first deletion (a crash test's hook). Only called with the lock held
+/// and [`STORE_DIR`] in place. fsyncs `dir` if anything was deleted.
+fn remove_layout1_files(dir: &Path, mut between: impl FnMut()) -> std::io::Result<()> {
+    let mut removed = false;
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let ours = LAYOUT1_NAMES.contains(&name.as_ref()) || name.starts_with("snap.");
+        if !ours {
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            fs::remove_dir_all(e.path())?;
+        } else {
+            fs::remove_file(e.path())?;
+        }
+        if !removed {
+            removed = true;
+            between();
+        }
+    }
+    if removed {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// fsyncs every file under `dir`, then each directory, `dir` last.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            sync_tree(&e.path())?;
+        } else {
+            fs::File::open(e.path())?.sync_all()?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Test-only crash points of the migration: if the environment variable
+/// `ACCESS_LEDGER_TEST_MIGRATE_CRASH` names `step`, the process aborts there,
+/// as a power cut or a kill would stop it (tests/migrate.rs). Unset, nothing.
+pub(crate) fn migration_crash_point(step: &str) {
+    if std::env::var_os("ACCESS_LEDGER_TEST_MIGRATE_CRASH").is_some_and(|v| v == step) {
+        std::process::abort();
+    }
 }
 
 /// Writes waiting to be committed, readable through an overlay: [`Pending::get`]
@@ -800,9 +1133,10 @@ impl RecordDigest {
         self.count += 1;
     }
 
-    /// Adds the record that stores Merkle node `(level, index)`.
-    pub fn add_tree_node(&mut self, level: u8, index: u64, hash: &TreeHash) {
-        self.add_record(&node_key(level, index), hash.as_bytes());
+    /// Adds the record that stores hash tile `index` of tile level `level`
+    /// holding `hashes` (see [`crate::tiles::TileBuilder`]).
+    pub fn add_tile(&mut self, level: u8, index: u64, hashes: &[TreeHash]) {
+        self.add_record(&tile_key(level, index), &tile_bytes(hashes));
     }
 
     /// The number of records added.
@@ -818,8 +1152,8 @@ impl Default for RecordDigest {
 }
 
 impl Store {
-    /// The digest of every stored Merkle node, under `like`'s key: one
-    /// sequential scan.
+    /// The digest of every stored Merkle hash tile (every record of the tree
+    /// key space), under `like`'s key: one sequential scan.
     pub fn tree_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
         let mut d = like.empty_like();
         for r in self.scan_prefix(&[TREE_PREFIX]) {
@@ -856,34 +1190,66 @@ fn state_key(size: u64) -> [u8; 9] {
     k
 }
 
-/// The sled key of Merkle node `(level, index)`.
-fn node_key(level: u8, index: u64) -> [u8; 10] {
+/// The sled key of hash tile `index` of tile level `level`.
+fn tile_key(level: u8, index: u64) -> [u8; 10] {
     let mut k = [TREE_PREFIX; 10];
     k[1] = level;
     k[2..].copy_from_slice(&index.to_be_bytes());
     k
 }
 
-fn node_value(
+/// A tile's stored value: its hashes, concatenated.
+fn tile_bytes(hashes: &[TreeHash]) -> Vec<u8> {
+    hashes.iter().flat_map(|h| *h.as_bytes()).collect()
+}
+
+/// Where node `(level, index)` is computed from: the key of its hash tile,
+/// and the byte range in that tile of the `2^(level % 8)` hashes below it.
+/// `None` for an index no tree has.
+fn node_place(level: u8, index: u64) -> Option<([u8; 10], std::ops::Range<usize>)> {
+    let rest = u32::from(level % TILE_HEIGHT);
+    let first = index.checked_mul(1 << rest)?;
+    let at = usize::try_from(first % TILE_WIDTH).ok()? * 32;
+    let key = tile_key(level / TILE_HEIGHT, first / TILE_WIDTH);
+    Some((key, at..at + (32 << rest)))
+}
+
+/// Node `(level, index)` from `tile`, the stored value of the hash tile
+/// [`node_place`] names.
+fn tile_node(
     store: &Store,
     level: u8,
     index: u64,
-    v: Option<Vec<u8>>,
+    tile: Option<&[u8]>,
 ) -> Result<TreeHash, StoreError> {
-    let v = v.ok_or_else(|| {
-        store.damaged_derived(format!("Merkle node ({level}, {index}) is missing"))
-    })?;
-    let b: [u8; 32] = v
-        .try_into()
-        .map_err(|_| store.damaged(format!("Merkle node ({level}, {index}) is not 32 bytes")))?;
-    Ok(TreeHash::from_bytes(b))
+    let missing = || store.damaged_derived(format!("Merkle node ({level}, {index}) is missing"));
+    let (_, range) = node_place(level, index).ok_or_else(missing)?;
+    let tile = tile.ok_or_else(missing)?;
+    if tile.len() % 32 != 0 || tile.len() as u64 > TILE_WIDTH * 32 {
+        return Err(store.damaged_derived(format!(
+            "the hash tile of Merkle node ({level}, {index}) is {} bytes, not up to 256 hashes of 32",
+            tile.len()
+        )));
+    }
+    let hashes: Vec<TreeHash> = tile
+        .get(range)
+        .ok_or_else(missing)?
+        .chunks_exact(32)
+        .map(|c| TreeHash::from_bytes(c.try_into().expect("32-byte chunks")))
+        .collect();
+    node_from_tile(level, &hashes).ok_or_else(missing)
 }
 
 impl NodeSource for Store {
     type Error = StoreError;
 
+    /// Reads one hash tile and hashes up at most 255 nodes of it.
     fn node(&self, level: u8, index: u64) -> Result<TreeHash, StoreError> {
-        node_value(self, level, index, self.get(&node_key(level, index))?)
+        let tile = match node_place(level, index) {
+            Some((key, _)) => self.get(&key)?,
+            None => None,
+        };
+        tile_node(self, level, index, tile.as_deref())
     }
 }
 
@@ -891,13 +1257,42 @@ impl NodeSource for Pending<'_> {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<TreeHash, StoreError> {
-        node_value(self.store, level, index, self.get(&node_key(level, index))?)
+        let Some((key, _)) = node_place(level, index) else {
+            return tile_node(self.store, level, index, None);
+        };
+        match self.writes.get(&key[..]) {
+            Some(tile) => tile_node(self.store, level, index, tile.as_deref()),
+            None => tile_node(self.store, level, index, self.store.get(&key)?.as_deref()),
+        }
     }
 }
 
 impl NodeSink for Pending<'_> {
+    /// Stores a node of tree level 8·L by appending it to its hash tile (in
+    /// the pending overlay, in place); a node of any other level is not
+    /// stored, since it is hashed up from its tile when read. A tile that
+    /// does not end exactly where the node goes (damaged, or not the tree
+    /// the caller says) is refused as damaged derived data: a node is never
+    /// overwritten.
     fn put_node(&mut self, level: u8, index: u64, hash: TreeHash) -> Result<(), StoreError> {
-        self.put(node_key(level, index).to_vec(), hash.as_bytes().to_vec());
+        if level % TILE_HEIGHT != 0 {
+            return Ok(());
+        }
+        let key = tile_key(level / TILE_HEIGHT, index / TILE_WIDTH);
+        let slot = usize::try_from(index % TILE_WIDTH).expect("below 256") * 32;
+        let store = self.store;
+        let tile = match self.writes.entry(key.to_vec()) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => v.insert(store.get(&key)?),
+        }
+        .get_or_insert_with(Vec::new);
+        if tile.len() != slot {
+            return Err(store.damaged_derived(format!(
+                "the hash tile of Merkle node ({level}, {index}) holds {} bytes, not the {slot} before it",
+                tile.len()
+            )));
+        }
+        tile.extend_from_slice(hash.as_bytes());
         Ok(())
     }
 }
@@ -921,7 +1316,7 @@ pub struct Tamper<'a>(pub(crate) &'a Store);
 pub enum DerivedSpace {
     /// The rules-state snapshots and their directory.
     RulesState,
-    /// The Merkle tree nodes.
+    /// The Merkle tree (its hash tiles).
     TreeNodes,
     /// The query index records.
     QueryIndexes,
@@ -960,19 +1355,24 @@ impl Tamper<'_> {
         self.0.entry_count()
     }
 
-    /// Rewrites every stored Merkle node as if leaf `i` were the entry bytes
-    /// `data`, consistently up to the root, as an attacker forging an
+    /// Rewrites every stored Merkle hash tile as if leaf `i` were the entry
+    /// bytes `data`, consistently up to the root, as an attacker forging an
     /// inclusion would.
     pub fn forge_tree_leaf(&self, i: u64, data: &[u8]) -> Result<(), StoreError> {
         let s = self.0;
         let mut p = s.pending();
         let mut range = crate::merkle::CompactRange::new();
+        let mut tiles = TileBuilder::new();
         for r in s.entries(0) {
             let (seq, bytes) = r?;
             let leaf = TreeHash::leaf(if seq == i { data } else { &bytes });
-            range.push_with(leaf, |level, index, hash| {
-                p.put(node_key(level, index).to_vec(), hash.as_bytes().to_vec())
-            });
+            range.push_with(leaf, |level, index, hash| tiles.node(level, index, hash));
+            for (level, index, hashes) in tiles.take_full() {
+                p.put(tile_key(level, index).to_vec(), tile_bytes(&hashes));
+            }
+        }
+        for (level, index, hashes) in tiles.partial() {
+            p.put(tile_key(level, index).to_vec(), tile_bytes(hashes));
         }
         s.commit(p)
     }
@@ -1135,5 +1535,92 @@ impl Tamper<'_> {
             path: self.0.path.clone(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{append_leaf, MemoryTree};
+
+    fn leaf(i: u64) -> TreeHash {
+        TreeHash::leaf(&i.to_be_bytes())
+    }
+
+    /// The store's hash tiles give every complete node of every size the
+    /// memory tree gives, across tile boundaries and tile levels, whatever
+    /// the commit batching; and only nodes of levels 8·L take a key.
+    #[test]
+    fn hash_tiles_give_every_node_of_the_memory_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("l")).unwrap();
+        let mut mem = MemoryTree::new();
+        let n = 600u64;
+        let mut p = store.pending();
+        for i in 0..n {
+            append_leaf(&mut p, i, leaf(i)).unwrap();
+            mem.push_leaf_hash(leaf(i));
+            // Batches of uneven sizes, so partial tiles are rewritten across commits.
+            if i % 37 == 36 || i == 255 || i == 511 {
+                store
+                    .commit(std::mem::replace(&mut p, store.pending()))
+                    .unwrap();
+                let size = i + 1;
+                for level in 0..10u8 {
+                    for index in 0..(size >> level) {
+                        assert_eq!(
+                            store.node(level, index).unwrap(),
+                            mem.node(level, index).unwrap(),
+                            "node ({level}, {index}) at size {size}"
+                        );
+                    }
+                }
+            }
+        }
+        store.commit(p).unwrap();
+        assert_eq!(crate::merkle::tree_root(&store, n).unwrap(), mem.root());
+        // 600 leaves: tiles (0,0), (0,1) full, (0,2) partial, (1,0) of 2 hashes.
+        let keys: Vec<Vec<u8>> = store
+            .scan_prefix(&[TREE_PREFIX])
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                tile_key(0, 0).to_vec(),
+                tile_key(0, 1).to_vec(),
+                tile_key(0, 2).to_vec(),
+                tile_key(1, 0).to_vec()
+            ]
+        );
+        assert_eq!(
+            store.get(&tile_key(0, 2)).unwrap().unwrap().len(),
+            (600 - 512) * 32
+        );
+        // A node past the stored tree is an error, not a wrong hash.
+        assert!(store.node(0, n).is_err());
+        assert!(store.node(8, 2).is_err());
+    }
+
+    /// Appending where a tile does not end is refused: a node is never
+    /// overwritten, and a damaged tile is reported.
+    #[test]
+    fn a_node_is_never_written_over_a_tile_that_does_not_end_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("l")).unwrap();
+        let mut p = store.pending();
+        for i in 0..3 {
+            append_leaf(&mut p, i, leaf(i)).unwrap();
+        }
+        store.commit(p).unwrap();
+        let mut p = store.pending();
+        assert!(matches!(
+            append_leaf(&mut p, 1, leaf(9)),
+            Err(StoreError::DamagedDerived { .. })
+        ));
+        assert!(matches!(
+            append_leaf(&mut p, 5, leaf(9)),
+            Err(StoreError::DamagedDerived { .. })
+        ));
     }
 }

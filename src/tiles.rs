@@ -83,6 +83,88 @@ fn level_count(level: u8, size: u64) -> u64 {
         .unwrap_or(0)
 }
 
+/// The hash tiles of a tree, built as its leaves are appended: hand
+/// [`TileBuilder::node`] every node [`CompactRange::push_with`] hands out. It
+/// keeps the nodes of tree levels 8·L (no other level is in a tile) in the
+/// current tile of each tile level L; [`TileBuilder::take_full`] gives each
+/// tile once it holds 256 hashes (a full tile never changes again) and
+/// [`TileBuilder::partial`] the tiles at the right edge of the tree. The
+/// published tiles ([`publish`]) and the store's tiles (src/store.rs) are
+/// both made by it. Memory: at most 256 hashes per tile level.
+#[derive(Debug, Clone, Default)]
+pub struct TileBuilder {
+    /// Per tile level: the index of its current tile, and the hashes in it.
+    levels: Vec<(u64, Vec<TreeHash>)>,
+}
+
+impl TileBuilder {
+    /// The tiles of the empty tree.
+    pub fn new() -> Self {
+        TileBuilder::default()
+    }
+
+    /// Takes node `(level, index)` of the tree. Nodes of each level MUST
+    /// come in index order from 0, as [`CompactRange::push_with`] gives them.
+    pub fn node(&mut self, level: u8, index: u64, hash: &TreeHash) {
+        if level % TILE_HEIGHT != 0 {
+            return;
+        }
+        let l = usize::from(level / TILE_HEIGHT);
+        if self.levels.len() <= l {
+            self.levels.resize_with(l + 1, Default::default);
+        }
+        let (tile, hashes) = &mut self.levels[l];
+        if hashes.is_empty() {
+            *tile = index / TILE_WIDTH;
+        }
+        hashes.push(*hash);
+    }
+
+    /// The tiles that became full since the last call, as `(tile level,
+    /// tile index, hashes)`, each given once.
+    pub fn take_full(&mut self) -> Vec<(u8, u64, Vec<TreeHash>)> {
+        let mut out = Vec::new();
+        for (l, (tile, hashes)) in self.levels.iter_mut().enumerate() {
+            if hashes.len() as u64 == TILE_WIDTH {
+                let level = u8::try_from(l).expect("at most 8 tile levels");
+                out.push((level, *tile, std::mem::take(hashes)));
+            }
+        }
+        out
+    }
+
+    /// The partial tiles (1 to 255 hashes), as `(tile level, tile index,
+    /// hashes)`, lowest level first.
+    pub fn partial(&self) -> impl Iterator<Item = (u8, u64, &[TreeHash])> + '_ {
+        self.levels
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, hashes))| !hashes.is_empty())
+            .map(|(l, (tile, hashes))| {
+                let level = u8::try_from(l).expect("at most 8 tile levels");
+                (level, *tile, hashes.as_slice())
+            })
+    }
+}
+
+/// The hash of node `(level, index)` from the hashes of tile level
+/// `level / 8` below it: `hashes` holds the `2^(level % 8)` nodes of tree
+/// level `8·(level / 8)` it covers, which are hashed up pairwise (RFC 9162
+/// §2.1.1). `None` unless `hashes` has exactly that many.
+pub fn node_from_tile(level: u8, hashes: &[TreeHash]) -> Option<TreeHash> {
+    if hashes.len() != 1 << (level % TILE_HEIGHT) {
+        return None;
+    }
+    let mut layer = hashes.to_vec();
+    while layer.len() > 1 {
+        layer = layer
+            .chunks_exact(2)
+            .map(|p| TreeHash::node(&p[0], &p[1]))
+            .collect();
+    }
+    layer.pop()
+}
+
 /// Why a log could not be published.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -193,26 +275,15 @@ pub fn publish(
         },
     };
     let mut range = CompactRange::new();
-    let mut levels: Vec<Vec<TreeHash>> = Vec::new();
+    let mut tiles = TileBuilder::new();
     let mut entries = Vec::new();
     let mut in_bundle = 0u64;
     for_entries(ledger, size, |seq, bytes| {
-        range.push_with(TreeHash::leaf(bytes), |level, _, hash| {
-            if level % TILE_HEIGHT == 0 {
-                let l = usize::from(level / TILE_HEIGHT);
-                if levels.len() <= l {
-                    levels.resize_with(l + 1, Vec::new);
-                }
-                levels[l].push(*hash);
-            }
+        range.push_with(TreeHash::leaf(bytes), |level, index, hash| {
+            tiles.node(level, index, hash)
         });
-        for (l, hashes) in levels.iter_mut().enumerate() {
-            if hashes.len() as u64 == TILE_WIDTH {
-                let level = u8::try_from(l).expect("at most 8 tile levels");
-                let count = level_count(level, seq + 1);
-                w.hash_tile(level, count / TILE_WIDTH - 1, hashes)?;
-                hashes.clear();
-            }
+        for (level, index, hashes) in tiles.take_full() {
+            w.hash_tile(level, index, &hashes)?;
         }
         bundle::push_entry(&mut entries, bytes);
         in_bundle += 1;
@@ -226,11 +297,8 @@ pub fn publish(
         }
         Ok(())
     })?;
-    for (l, hashes) in levels.iter().enumerate() {
-        if !hashes.is_empty() {
-            let level = u8::try_from(l).expect("at most 8 tile levels");
-            w.hash_tile(level, level_count(level, size) / TILE_WIDTH, hashes)?;
-        }
+    for (level, index, hashes) in tiles.partial() {
+        w.hash_tile(level, index, hashes)?;
     }
     if in_bundle > 0 {
         w.bundle(size / TILE_WIDTH, in_bundle, &entries)?;

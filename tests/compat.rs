@@ -4,13 +4,15 @@
 
 use crate::util::{copy_dir, Workspace};
 
-/// The old ledger copied into a workspace (opening writes to it), with the
-/// demo's TEST-ONLY key files beside it.
+/// The old ledger copied into a workspace (opening writes to it) and
+/// migrated to storage layout 2, with the demo's TEST-ONLY key files beside it.
 fn old_ledger() -> Workspace {
     let w = Workspace::new();
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat-536e063/ledger");
     copy_dir(&fixture, &w.ledger());
+    // It is in storage layout 1: migrated once, it is the same ledger.
+    w.ok(&["reindex", "--migrate"]);
     w.ok(&["demo", "--out", "demo"]);
     w
 }

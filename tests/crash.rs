@@ -781,7 +781,8 @@ fn an_append_is_fsynced_before_it_is_acknowledged() {
 /// In an strace log: an fsync or fdatasync of the ledger's data file comes
 /// after its last write and before the "appended" line.
 fn assert_fsynced_before_ack(text: &str, ledger: &Path) {
-    let db = format!("\"{}/db\"", ledger.display());
+    // sled's data file: in the store directory of a layout-2 ledger.
+    let db = format!("\"{}/store/db\"", ledger.display());
     let pid = |l: &str| l.split_whitespace().next().unwrap_or("").to_owned();
     // Every descriptor opened on the data file (fsync on any of them will do);
     // a call strace shows `<unfinished ...>` returns on its `resumed` line.
@@ -857,7 +858,8 @@ fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
     let lab = Lab::new();
     let ledger = lab.init("ledger");
     let before = entry_bytes(&ledger);
-    let newest = std::fs::read_dir(&ledger)
+    let store = ledger.join("store");
+    let newest = std::fs::read_dir(&store)
         .unwrap()
         .filter_map(|e| {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -867,7 +869,7 @@ fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
         .expect("sled keeps a snapshot file");
     for (i, cut) in [&b""[..], &b"\x00\x00\x00"[..]].iter().enumerate() {
         let name = format!("snap.{:016X}.generating", newest + 1 + i as u64);
-        std::fs::write(ledger.join(name), cut).unwrap();
+        std::fs::write(store.join(name), cut).unwrap();
         let (code, out, err) = lab.run_on(&ledger, &["verify"]);
         assert_eq!(
             code, 0,

@@ -229,6 +229,7 @@ fn an_old_bidi_basis_verifies_and_shows_escaped() {
     let w = Workspace::new();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat-536e063/ledger");
     copy_dir(&fixture, &w.ledger());
+    w.ok(&["reindex", "--migrate"]);
     w.ok(&["verify"]);
     let shown = w.ok(&["show", "17"]);
     assert!(shown.contains(r"memo \u{202e}gnp.exe"), "{shown}");
@@ -348,7 +349,7 @@ fn a_busy_or_damaged_ledger_is_one_accurate_sentence() {
         format!("error: ledger at {ledger} is in use by another process\nhint: wait for the other access-ledger command to finish, or raise --wait\n")
     );
     drop(holder);
-    std::fs::write(w.ledger().join("conf"), vec![0xA5; 64]).unwrap();
+    std::fs::write(w.ledger().join("store/conf"), vec![0xA5; 64]).unwrap();
     let (code, _, err) = w.run(&["log"]);
     assert_eq!(code, 6, "{err}");
     assert!(

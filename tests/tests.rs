@@ -28,6 +28,7 @@ mod insider;
 mod interop;
 mod invalid_vectors;
 mod keys;
+mod migrate;
 mod query_differential;
 mod query_semantics;
 mod readme;

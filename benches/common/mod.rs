@@ -63,7 +63,9 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
     std::fs::create_dir_all(&base).expect("create the bench directory");
     let dir = base.join(format!("synth-{n}"));
     // v4: a rules-state snapshot every few thousand entries, not per commit (issue 14).
-    let done = base.join(format!("synth-{n}.v4.done"));
+    // v5: storage layout 2 (sled in store/, the tree as hash tiles); this
+    // version refuses to open a layout-1 ledger, so an earlier one is rebuilt.
+    let done = base.join(format!("synth-{n}.v5.done"));
     if done.exists() {
         eprintln!(
             "reusing {} ({})",

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use access_ledger::Commitment;
+use access_ledger::{Commitment, Ledger, Migrated};
 use serde_json::json;
 
 use super::args::{Reindex, Verify};
@@ -85,6 +85,9 @@ impl Verify {
 impl Reindex {
     /// Rebuilds every derived index from the entries.
     pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
+        if self.migrate {
+            return migrate(ctx);
+        }
         let mut ledger = ctx.open()?;
         let mut progress = Progress::new("reindexing");
         ledger.reindex(|d, t| progress.update(d, t))?;
@@ -95,4 +98,30 @@ impl Reindex {
         )?;
         Ok(exit::OK)
     }
+}
+
+/// `reindex --migrate`.
+fn migrate(ctx: &Context) -> Result<u8, Failure> {
+    let mut current: Option<(&'static str, Progress)> = None;
+    let migrated = Ledger::migrate(&ctx.ledger, ctx.wait, |step, done, total| {
+        if current.as_ref().is_none_or(|(s, _)| *s != step) {
+            current = Some((step, Progress::new(step)));
+        }
+        if let Some((_, p)) = current.as_mut() {
+            p.update(done, total);
+        }
+    })?;
+    let dir = ctx.ledger.display();
+    let mut out = std::io::stdout().lock();
+    match migrated {
+        Migrated::Migrated { entries } => writeln!(
+            out,
+            "migrated ledger at {dir} to storage layout 2: {entries} entries copied byte for byte, derived data rebuilt"
+        )?,
+        _ => writeln!(
+            out,
+            "ledger at {dir} is in storage layout 2 already; nothing to do"
+        )?,
+    }
+    Ok(exit::OK)
 }

@@ -10,7 +10,8 @@
 //! - `verify`: the replay, `verify` with every derived-data check, `reindex`,
 //!   and the commitment report;
 //! - `transparency`: tree roots, proofs and checkpoints;
-//! - `replica`: read replicas built by `mirror`.
+//! - `replica`: read replicas built by `mirror`;
+//! - `migrate`: `reindex --migrate`, storage layout 1 to layout 2.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -142,12 +143,14 @@ pub struct Ledger {
     damaged_tail: Option<ChainError>,
 }
 
+mod migrate;
 mod replica;
 mod transparency;
 mod trust;
 mod verify;
 mod writer;
 
+pub use migrate::Migrated;
 pub use verify::{BackDoor, BanReport, Commitment, VerifyReport};
 pub(crate) use writer::Writer;
 

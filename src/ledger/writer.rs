@@ -89,15 +89,16 @@ impl<'s> Writer<'s> {
     }
 
     /// Stages only the derived data of an entry the store already holds,
-    /// which the caller has just admitted, `state` being the state after it
-    /// (reindex).
-    pub(super) fn restage(
-        &mut self,
-        chained: &ChainedEntry,
-        state: LedgerState,
-    ) -> Result<(), StoreError> {
-        self.state = state;
+    /// which the caller has just admitted (reindex). The caller MUST give the
+    /// state after the staged entries with [`Writer::set_state`] before each
+    /// commit: cloning the state per entry made a rebuild quadratic.
+    pub(super) fn restage(&mut self, chained: &ChainedEntry) -> Result<(), StoreError> {
         self.stage(chained, false)
+    }
+
+    /// Sets the rules state after every staged entry (see [`Writer::restage`]).
+    pub(super) fn set_state(&mut self, state: LedgerState) {
+        self.state = state;
     }
 
     pub(super) fn stage(&mut self, e: &ChainedEntry, with_entry: bool) -> Result<(), StoreError> {
