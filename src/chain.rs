@@ -1908,4 +1908,140 @@ mod tests {
             assert_eq!(state.head_hash(), chained.hash(), "{name}");
         }
     }
+
+    /// Rule 6 as written, for [`ban_hits_agree_with_the_rule_as_written`]:
+    /// every subject that is `y` or a member of it at `t`, listed downwards.
+    fn members_at(st: &LedgerState, y: &Subject, t: Timestamp) -> BTreeSet<Subject> {
+        let mut seen = BTreeSet::from([y.clone()]);
+        let mut stack = vec![y.clone()];
+        while let Some(n) = stack.pop() {
+            for m in st.members.get(&n).into_iter().flatten() {
+                if !seen.contains(m) && st.direct_member_at(m, &n, t) {
+                    seen.insert(m.clone());
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
+    }
+
+    /// `ban_hits`, which searches only near the grantee, gives what the rule
+    /// says when every member of both sides is listed at every instant of
+    /// the overlap where a membership begins, on random group graphs.
+    #[test]
+    fn ban_hits_agree_with_the_rule_as_written() {
+        let admin = key("admin", 1);
+        let names = [
+            "user:u0",
+            "user:u1",
+            "user:u2",
+            "agency:a0",
+            "group:g0",
+            "group:g1",
+            "group:g2",
+            "group:g3",
+        ];
+        let cpd = Resource::new("cpd").unwrap();
+        let read = Rights::parse_list("read").unwrap();
+        let base = at("2019-01-01T00:00:00Z").as_micros();
+        let hour = 3_600_000_000i64;
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let (mut hits, mut misses) = (0, 0);
+        for _ in 0..300 {
+            let mut state = LedgerState::new();
+            let mut push = |state: &mut LedgerState, body: Event| {
+                let e = next_at(state, &admin, at(RECORDED), body);
+                let _ = state.admit(e, None, Provenance::Stored);
+            };
+            push(&mut state, genesis(&admin, "UTC"));
+            for _ in 0..14 {
+                let member = s(names[next(names.len() as u64) as usize]);
+                let group = s(names[4 + next(4) as usize]);
+                let effective_at = Timestamp::from_micros(base + next(48) as i64 * hour);
+                let body = if next(4) == 0 {
+                    Event::Leave {
+                        member,
+                        group,
+                        effective_at,
+                    }
+                } else {
+                    Event::Join {
+                        member,
+                        group,
+                        effective_at,
+                    }
+                };
+                push(&mut state, body);
+            }
+            for _ in 0..2 {
+                push(
+                    &mut state,
+                    Event::Revoke {
+                        subject: s(names[next(names.len() as u64) as usize]),
+                        resource: cpd.clone(),
+                        rights: None,
+                        reason: Text::new("reason", "test").unwrap(),
+                        effective_at: Timestamp::from_micros(base + next(48) as i64 * hour),
+                        permanent: true,
+                    },
+                );
+            }
+            for _ in 0..8 {
+                let x = s(names[next(names.len() as u64) as usize]);
+                let eff = Timestamp::from_micros(base + next(48) as i64 * hour);
+                let until = (next(2) == 0).then(|| {
+                    Timestamp::from_micros(eff.as_micros() + (1 + next(24) as i64) * hour)
+                });
+                let mut got: Vec<(u64, Timestamp, bool)> = state
+                    .ban_hits(&x, &cpd, &read, eff, until)
+                    .into_iter()
+                    .map(|h| (h.ban.seq, h.at, h.to_covered))
+                    .collect();
+                got.sort();
+                let mut want = Vec::new();
+                for b in state.bans() {
+                    if b.subject == x || !b.overlaps_grant(&cpd, &read, until) {
+                        continue;
+                    }
+                    let start = eff.max(b.effective_at);
+                    let mut instants = BTreeSet::from([start]);
+                    for events in state.memberships.values() {
+                        instants.extend(
+                            events
+                                .iter()
+                                .filter(|(t, _, join)| *join && *t > start)
+                                .filter(|(t, _, _)| until.is_none_or(|u| *t < u))
+                                .map(|(t, _, _)| *t),
+                        );
+                    }
+                    for t in instants {
+                        let covered = members_at(&state, &b.subject, t);
+                        if covered.contains(&x) {
+                            want.push((b.seq, t, true));
+                            break;
+                        }
+                        if !members_at(&state, &x, t).is_disjoint(&covered) {
+                            want.push((b.seq, t, false));
+                            break;
+                        }
+                    }
+                }
+                want.sort();
+                if want.is_empty() {
+                    misses += 1;
+                } else {
+                    hits += 1;
+                }
+                assert_eq!(got, want, "grant to {x} from {eff:?} until {until:?}");
+            }
+        }
+        // The graphs are dense enough for both answers to be common.
+        assert!(hits > 100 && misses > 100, "{hits} hits, {misses} misses");
+    }
 }
