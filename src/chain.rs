@@ -1955,7 +1955,7 @@ mod tests {
         let (mut hits, mut misses) = (0, 0);
         for _ in 0..300 {
             let mut state = LedgerState::new();
-            let mut push = |state: &mut LedgerState, body: Event| {
+            let push = |state: &mut LedgerState, body: Event| {
                 let e = next_at(state, &admin, at(RECORDED), body);
                 let _ = state.admit(e, None, Provenance::Stored);
             };
