@@ -41,8 +41,18 @@ use crate::time::Timestamp;
 
 /// Subjects answered from one view of the log by [`Queries::what_can_each`]:
 /// enough to share what their groups hold, few enough that the view's
-/// caches stay a few megabytes.
-pub const WHAT_CAN_VIEW: usize = 512;
+/// caches stay bounded (a subject may reach thousands of resources through
+/// its groups, each with its own cached records).
+pub const WHAT_CAN_VIEW: usize = 64;
+
+/// Subjects [`Queries::changes`] decides from one pair of views at one
+/// instant. Without a bound, the change of a large group at 1,000,000
+/// entries grew the process past 9 GB.
+const CHANGES_VIEW: usize = 64;
+
+/// Subjects whose group closure and relevant resources [`Queries::changes`]
+/// keeps from one instant to the next (then it starts again).
+const RELEVANT_KEPT: usize = 1024;
 
 /// Queries answered from the indexes of a store: the answers docs/SEMANTICS.md
 /// defines, the same as [`crate::Projection`] gives by a replay of the log.
@@ -332,13 +342,20 @@ impl<'s> Queries<'s> {
             for x in &touched {
                 affected.extend(probe.static_closure(x, MEMBERS)?);
             }
-            let mut before = Eval::new(
-                self.store,
-                Timestamp::from_micros(t.as_micros().saturating_sub(1)),
-                kseq,
-            );
+            let just_before = Timestamp::from_micros(t.as_micros().saturating_sub(1));
+            let mut before = Eval::new(self.store, just_before, kseq);
             let mut after = Eval::new(self.store, t, kseq);
-            for s in &affected {
+            for (i, s) in affected.iter().enumerate() {
+                // A change to a large group affects thousands of members: the
+                // views are renewed, and the per-subject cache emptied, so
+                // that memory stays bounded (answers are the same).
+                if i > 0 && i % CHANGES_VIEW == 0 {
+                    before = Eval::new(self.store, just_before, kseq);
+                    after = Eval::new(self.store, t, kseq);
+                }
+                if relevant.len() >= RELEVANT_KEPT {
+                    relevant.clear();
+                }
                 let rel = match relevant.get(s) {
                     Some(r) => r.clone(),
                     None => {
@@ -415,6 +432,47 @@ mod tests {
                 assert_eq!(q.history(&of, at, k)?, p.history(&of, at, k)?);
             }
             assert_eq!(q.changes(t(-5), t(5), k)?, p.changes(t(-5), t(5), k)?);
+        }
+        Ok(())
+    }
+
+    /// A change to a group with more members than one view serves
+    /// ([`CHANGES_VIEW`], [`WHAT_CAN_VIEW`]) is reported for every member,
+    /// as the reference replay reports it.
+    #[test]
+    fn a_large_group_changes_for_every_member_across_renewed_views() -> Result<(), QueryError> {
+        use crate::query::test_log::{grant, join, revoke};
+        let n = 2 * CHANGES_VIEW.max(WHAT_CAN_VIEW) + 7;
+        let mut events = vec![
+            join("group:big", "group:top", -400),
+            grant("group:top", "db", "read,write", -300, None),
+        ];
+        for i in 0..n {
+            events.push(join(&format!("user:u{i:03}"), "group:big", -500));
+            if i % 3 == 0 {
+                events.push(grant(&format!("user:u{i:03}"), "db/t", "read", -200, None));
+            }
+        }
+        events.push(revoke("group:top", "db", Some("write"), 2, false));
+        let log = ledger(events);
+        let q = Queries::new(log.ledger.store());
+        let p = Projection::new(&log.entries);
+        let k = t(100_000);
+        let found = q.changes(t(-5), t(5), k)?;
+        assert_eq!(found, p.changes(t(-5), t(5), k)?);
+        // Every member and both groups lost write on db at hour 2 (and the
+        // members with a grant below it, there too).
+        let on_db = found.iter().filter(|c| c.resource == r("db")).count();
+        assert_eq!(on_db, n + 2);
+        assert_eq!(found.len(), n + 2 + n.div_ceil(3));
+        let members: Vec<Subject> = (0..n).map(|i| s(&format!("user:u{i:03}"))).collect();
+        let mut each = Vec::new();
+        q.what_can_each(&members, t(3), k, |x, h| {
+            each.push((x.clone(), h));
+            Ok::<(), QueryError>(())
+        })?;
+        for (x, h) in each {
+            assert_eq!(h, p.what_can(&x, t(3), k)?, "{x}");
         }
         Ok(())
     }
