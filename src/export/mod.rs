@@ -178,7 +178,7 @@ pub(crate) const CHANGES_PHASE: &str = "finding the changes of the period";
 /// The phase that answers `what-can` for every subject, twice.
 pub(crate) const MATRIX_PHASE: &str = "computing the access matrix";
 
-/// What a phase reported through a [`ProgressFn`] counts, for a progress line.
+/// What a phase reported through a progress function counts, for a progress line.
 pub fn phase_unit(phase: &str) -> &'static str {
     match phase {
         CHANGES_PHASE => "instants",

@@ -182,7 +182,7 @@ impl<'s> Queries<'s> {
     /// [`Queries::what_can`] for many subjects at one `(at, known_at)`,
     /// handing each subject's holdings to `each` in the order given. The
     /// answers are those of one `what_can` call per subject; the work is
-    /// not: one view of the log serves [`WHAT_CAN_VIEW`] subjects in a row,
+    /// not: one view of the log serves `WHAT_CAN_VIEW` (64) subjects in a row,
     /// so what groups hold (shared by their members) is read and decided
     /// once, not once per member. Memory is bounded by what that many
     /// subjects reach.
@@ -393,6 +393,7 @@ impl<'s> Queries<'s> {
                 }
             }
         }
+        progress(total, total);
         sort_changes(&mut out);
         Ok(out)
     }
