@@ -72,16 +72,21 @@ fn assert_answers_as_before(w: &Workspace) {
     assert_eq!(w.ok(&["checkpoints", "--json"]), read("checkpoints.json"));
 }
 
+/// Every file under `dir` (as `names` lists them) with its bytes.
+fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    names(dir)
+        .into_iter()
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect()
+}
+
 #[test]
 fn a_layout1_ledger_is_refused_in_one_line_naming_the_fix_and_left_untouched() {
     let w = old_ledger();
-    let before: Vec<(String, Vec<u8>)> = names(&w.ledger())
-        .into_iter()
-        .map(|n| {
-            let bytes = std::fs::read(w.ledger().join(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect();
+    let before = contents(&w.ledger());
     let ledger = w.ledger().display().to_string();
     for args in [
         &["log"][..],
@@ -98,13 +103,7 @@ fn a_layout1_ledger_is_refused_in_one_line_naming_the_fix_and_left_untouched() {
             "{args:?}"
         );
     }
-    let after: Vec<(String, Vec<u8>)> = names(&w.ledger())
-        .into_iter()
-        .map(|n| {
-            let bytes = std::fs::read(w.ledger().join(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect();
+    let after = contents(&w.ledger());
     assert_eq!(before, after, "a refused open changed a file");
     // The library says the same.
     let e = Ledger::open(&w.ledger(), Duration::from_secs(1))
