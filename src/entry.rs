@@ -37,6 +37,9 @@ pub const SIGNATURE_CONTEXT: &[u8; 32] = b"access-ledger/v1 entry signature";
 pub const ENTRY_HASH_CONTEXT: &[u8; 27] = b"access-ledger/v1 entry hash";
 /// Length of the trailing signature field.
 pub const SIGNATURE_LEN: usize = 64;
+/// Where `recorded_at` starts in an entry's bytes: after `seq` (8 bytes) and
+/// `prev_hash` (32).
+const RECORDED_AT_OFFSET: usize = 8 + 32;
 
 /// A 32-byte blake3 hash of an entry. Shown as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Encode, Decode)]
@@ -184,6 +187,17 @@ impl Entry {
     /// When the ledger recorded it (knowledge time).
     pub fn recorded_at(&self) -> Timestamp {
         self.recorded_at
+    }
+
+    /// The `recorded_at` field of the entry encoded in `bytes`, read at its
+    /// fixed offset (after `seq` and `prev_hash`) without decoding the rest;
+    /// `None` if `bytes` is too short. Only for stored entries, which were
+    /// decoded strictly when admitted (`verify` decodes them again).
+    pub fn recorded_at_in(bytes: &[u8]) -> Option<Timestamp> {
+        let field = bytes.get(RECORDED_AT_OFFSET..RECORDED_AT_OFFSET + 8)?;
+        Some(Timestamp::from_micros(i64::from_le_bytes(
+            field.try_into().ok()?,
+        )))
     }
     /// The signing key.
     pub fn signer(&self) -> &PublicKey {

@@ -1,12 +1,18 @@
 //! The sled store: the only module that touches sled.
 //!
 //! One ledger is one directory holding a marker file ([`MARKER_FILE`], also
-//! the lock), the head record ([`HEAD_FILE`]) and, in storage layout 2, a
-//! sled database in the subdirectory [`STORE_DIR`]. Storage layout 1, every
-//! ledger made before layout 2, has sled's files (`conf`, `db`, `blobs/`,
-//! `snap.*`) directly in the ledger directory and one sled key per Merkle
-//! node; [`Store::open`] refuses it with [`StoreError::Layout1`], and
-//! [`Store::begin_migration`] rebuilds it in layout 2 (see "Migration" below).
+//! the lock), the head record ([`HEAD_FILE`]) and, in storage layout 3, a
+//! sled database in the subdirectory [`STORE_DIR`]. Earlier layouts:
+//!
+//! - layout 1 had sled's files (`conf`, `db`, `blobs/`, `snap.*`) directly in
+//!   the ledger directory and one sled key per Merkle node;
+//! - layout 2 had them in `store/` ([`LAYOUT2_DIR`]), the tree as hash tiles
+//!   (below), and three more index keys per entry than layout 3 (the event
+//!   lists `X h`, `X H` and the `recorded_at` index `X k`; src/query/index/keys.rs).
+//!
+//! The layout is the name of the directory sled is in. [`Store::open`]
+//! refuses an earlier layout with [`StoreError::OldLayout`], and
+//! [`Store::begin_migration`] rebuilds it in layout 3 (see "Migration" below).
 //! All keys live in sled's default tree, in key spaces named by their first
 //! byte:
 //!
@@ -49,14 +55,15 @@
 //! drive's write cache nor the file's metadata, so `commit` also fsyncs the
 //! data file (sled issue #1452).
 //!
-//! Migration (layout 1 to 2), under the ledger's lock: a new sled database is
-//! built in [`STORE_NEW_DIR`] (primary records copied byte for byte, derived
-//! records rebuilt from the entries), checked, flushed and fsynced with its
-//! directory; then one `rename(store.new, store)`, an fsync of the ledger
-//! directory, and the layout-1 files are deleted. The rename is the commit
-//! point: before it, the directory is a layout-1 ledger (a `store.new` is a
-//! leftover the next migration deletes); after it, a layout-2 ledger (layout-1
-//! files left by a crash are deleted by the next open).
+//! Migration (layout 1 or 2 to 3), under the ledger's lock: a new sled
+//! database is built in [`STORE_NEW_DIR`] (primary records copied byte for
+//! byte, derived records rebuilt from the entries), checked, flushed and
+//! fsynced with its directory; then one `rename(store.new, store3)`, an fsync
+//! of the ledger directory, and the old layout's files are deleted. The
+//! rename is the commit point: before it, the directory is a ledger in its
+//! old layout (a `store.new` is a leftover the next migration deletes); after
+//! it, a layout-3 ledger (old files left by a crash are deleted by the next
+//! open).
 //!
 //! Concurrency: a store holds an exclusive lock on the marker file while it is
 //! open, readers included (sled also locks its data file). [`Store::open`]
@@ -99,16 +106,20 @@ const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The file beside sled that records the last acknowledged head.
 pub const HEAD_FILE: &str = "HEAD";
-/// The subdirectory of a layout-2 ledger that holds the sled database.
-pub const STORE_DIR: &str = "store";
-/// Where a migration builds the layout-2 database before renaming it to
+/// The subdirectory of a layout-3 ledger that holds the sled database.
+pub const STORE_DIR: &str = "store3";
+/// The subdirectory that held the sled database in storage layout 2.
+pub const LAYOUT2_DIR: &str = "store";
+/// The storage layout this version writes.
+pub const LAYOUT: u8 = 3;
+/// Where a migration builds the layout-3 database before renaming it to
 /// [`STORE_DIR`].
 pub const STORE_NEW_DIR: &str = "store.new";
 /// sled's files in a layout-1 ledger directory (beside `snap.*` files).
 const LAYOUT1_NAMES: [&str; 3] = ["conf", "db", "blobs"];
 /// Primary key spaces: what a migration copies byte for byte.
 const PRIMARY_PREFIXES: [u8; 3] = [ENTRY_PREFIX, CHECKPOINT_PREFIX, b'R'];
-/// The page cache of the layout-1 store a migration reads (once, in order).
+/// The page cache of the old store a migration reads (once, in order).
 const MIGRATION_READ_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Keys per batch when a migration copies primary records.
 const COPY_BATCH: usize = 1_000;
@@ -140,9 +151,15 @@ pub enum StoreError {
     /// Another process holds the ledger.
     #[error("ledger at {0} is in use by another process")]
     InUse(PathBuf),
-    /// A ledger in storage layout 1, which only the migration opens.
-    #[error("ledger at {dir} uses storage layout 1; run `access-ledger --ledger {dir} reindex --migrate` once (keeps every entry byte; rebuilds the rest)", dir = .0.display())]
-    Layout1(PathBuf),
+    /// A ledger in an earlier storage layout (1 or 2), which only the
+    /// migration opens.
+    #[error("ledger at {dir} uses storage layout {layout}; run `access-ledger --ledger {dir} reindex --migrate` once (keeps every entry byte; rebuilds the rest)", dir = .dir.display())]
+    OldLayout {
+        /// The ledger.
+        dir: PathBuf,
+        /// Its layout.
+        layout: u8,
+    },
     /// sled reported corruption or an I/O error.
     #[error("ledger at {path}: {source}")]
     Sled {
@@ -192,7 +209,7 @@ pub struct Store {
     /// sled's data file, fsynced after every commit.
     data: fs::File,
     /// Whether commits record the head in [`HEAD_FILE`]: not while a
-    /// migration builds a store, whose head the layout-1 store still holds.
+    /// migration builds a store, whose head the old store still holds.
     records_head: bool,
     /// The lock on the marker file. Declared after `db`, so sled has shut
     /// down before another process can get the lock.
@@ -266,8 +283,8 @@ impl Store {
     }
 
     /// Opens the ledger in `dir`, waiting up to `wait` for another process to
-    /// let go of it. A ledger in storage layout 1 is refused with
-    /// [`StoreError::Layout1`]: only [`Store::begin_migration`] opens it.
+    /// let go of it. A ledger in an earlier storage layout is refused with
+    /// [`StoreError::OldLayout`]: only [`Store::begin_migration`] opens it.
     pub fn open(dir: &Path, wait: Duration) -> Result<Store, StoreError> {
         let lock = lock_ledger(dir, wait)?;
         Self::open_locked(dir, lock, wait)
@@ -283,8 +300,11 @@ impl Store {
         let sled_dir = dir.join(STORE_DIR);
         let new = dir.join(MARKER_NEW).exists() && !dir.join(MARKER_FILE).exists();
         if !sled_dir.is_dir() {
-            if is_layout1(dir) {
-                return Err(StoreError::Layout1(dir.to_owned()));
+            if let Some(layout) = old_layout(dir) {
+                return Err(StoreError::OldLayout {
+                    dir: dir.to_owned(),
+                    layout,
+                });
             }
             if !new {
                 return Err(StoreError::Damaged {
@@ -294,8 +314,8 @@ impl Store {
             }
             fs::create_dir(&sled_dir).map_err(io)?;
         }
-        // A migration that crashed after its rename leaves layout-1 files.
-        remove_layout1_files(dir, || {}).map_err(io)?;
+        // A migration that crashed after its rename leaves the old files.
+        remove_old_layout_files(dir, || {}).map_err(io)?;
         restrict_to_owner(dir).map_err(io)?;
         restrict_to_owner(&sled_dir).map_err(io)?;
         Self::open_sled_dir(dir, sled_dir, lock, wait)
@@ -428,14 +448,19 @@ impl Store {
 
     /// The number of stored entries (the seq after the last one).
     pub fn entry_count(&self) -> Result<u64, StoreError> {
+        Ok(self.last_entry()?.map_or(0, |(seq, _)| seq + 1))
+    }
+
+    /// The last stored entry's seq and bytes; `None` in an empty store.
+    pub fn last_entry(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         match self.range(&entry_key(0), &[ENTRY_PREFIX + 1]).next_back() {
-            None => Ok(0),
+            None => Ok(None),
             Some(r) => {
-                let (k, _) = r?;
+                let (k, v) = r?;
                 let seq = <[u8; 8]>::try_from(&k[1..])
                     .map(u64::from_be_bytes)
                     .map_err(|_| self.damaged("entry key of the wrong length"))?;
-                Ok(seq + 1)
+                Ok(Some((seq, v)))
             }
         }
     }
@@ -610,10 +635,12 @@ impl Store {
     }
 }
 
-/// A layout-1 ledger being rebuilt in layout 2 (see the module doc,
-/// "Migration"). Holds the ledger's lock and the layout-1 database, read only.
+/// A ledger in an earlier layout being rebuilt in layout 3 (see the module
+/// doc, "Migration"). Holds the ledger's lock and the old database, read only.
 pub struct Migration {
     dir: PathBuf,
+    /// The old database's layout (1 or 2).
+    layout: u8,
     old: sled::Db,
     /// The ledger's lock; the store being built holds a clone of it.
     _lock: fs::File,
@@ -621,25 +648,25 @@ pub struct Migration {
 
 /// What [`Store::begin_migration`] found.
 pub enum MigrationStart {
-    /// The ledger is in layout 2 already; nothing was done.
-    AlreadyLayout2,
-    /// A layout-1 ledger, and the empty layout-2 store built beside it in
-    /// [`STORE_NEW_DIR`].
+    /// The ledger is in layout 3 already; nothing was done.
+    AlreadyCurrent,
+    /// A ledger in an earlier layout, and the empty layout-3 store built
+    /// beside it in [`STORE_NEW_DIR`].
     Started(Migration, Store),
 }
 
 impl Store {
-    /// Starts the migration of the layout-1 ledger in `dir`: takes its lock
-    /// (waiting up to `wait`), deletes a [`STORE_NEW_DIR`] left by an
-    /// earlier, interrupted migration, opens the layout-1 database and
+    /// Starts the migration of the ledger in `dir` from an earlier layout:
+    /// takes its lock (waiting up to `wait`), deletes a [`STORE_NEW_DIR`] left
+    /// by an earlier, interrupted migration, opens the old database and
     /// creates an empty one in [`STORE_NEW_DIR`]. The new store never
-    /// records the head: the layout-1 store is the ledger until
+    /// records the head: the old store is the ledger until
     /// [`Migration::finish`] renames the new one in.
     pub fn begin_migration(dir: &Path, wait: Duration) -> Result<MigrationStart, StoreError> {
         let lock = lock_ledger(dir, wait)?;
-        if !is_layout1(dir) {
-            return Ok(MigrationStart::AlreadyLayout2);
-        }
+        let Some(layout) = old_layout(dir) else {
+            return Ok(MigrationStart::AlreadyCurrent);
+        };
         let io = |source| StoreError::Io {
             path: dir.to_owned(),
             source,
@@ -649,9 +676,13 @@ impl Store {
             fs::remove_dir_all(&new_dir).map_err(io)?;
             sync_dir(dir).map_err(io)?;
         }
-        remove_unfinished_snapshots(dir).map_err(io)?;
+        let old_dir = match layout {
+            1 => dir.to_owned(),
+            _ => dir.join(LAYOUT2_DIR),
+        };
+        remove_unfinished_snapshots(&old_dir).map_err(io)?;
         // Read once, in key order: a small cache, beside the new store's.
-        let old = Self::open_sled(dir, dir, MIGRATION_READ_CACHE_BYTES, wait)?;
+        let old = Self::open_sled(dir, &old_dir, MIGRATION_READ_CACHE_BYTES, wait)?;
         fs::create_dir(&new_dir).map_err(io)?;
         restrict_to_owner(&new_dir).map_err(io)?;
         let mut new = Self::open_sled_dir(dir, new_dir, lock.try_clone().map_err(io)?, wait)?;
@@ -659,6 +690,7 @@ impl Store {
         Ok(MigrationStart::Started(
             Migration {
                 dir: dir.to_owned(),
+                layout,
                 old,
                 _lock: lock,
             },
@@ -690,7 +722,7 @@ impl Migration {
         sled_error(&self.dir, source)
     }
 
-    /// The number of entries of the layout-1 store.
+    /// The number of entries of the old store.
     pub fn old_entry_count(&self) -> Result<u64, StoreError> {
         match self.old.scan_prefix([ENTRY_PREFIX]).keys().next_back() {
             None => Ok(0),
@@ -707,7 +739,7 @@ impl Migration {
         }
     }
 
-    /// The stored bytes of entry `seq` in the layout-1 store.
+    /// The stored bytes of entry `seq` in the old store.
     pub fn old_entry_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .old
@@ -716,13 +748,18 @@ impl Migration {
             .map(|v| v.to_vec()))
     }
 
-    /// The digest of the layout-1 store's primary records (see
+    /// The old store's layout (1 or 2).
+    pub fn old_layout(&self) -> u8 {
+        self.layout
+    }
+
+    /// The digest of the old store's primary records (see
     /// [`Store::primary_digest_like`]).
     pub fn old_primary_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
         primary_digest(&self.old, like).map_err(|e| self.sled_err(e))
     }
 
-    /// Copies every primary record of the layout-1 store into `new` byte for
+    /// Copies every primary record of the old store into `new` byte for
     /// byte, in atomic batches of a bounded number of keys (memory stays
     /// flat), calling `progress(entries copied)` after each batch. Derived
     /// records are not copied: the caller rebuilds them from the entries.
@@ -759,9 +796,11 @@ impl Migration {
     /// Makes `new`, built and checked by the caller, the ledger's store:
     /// flushes and closes it, fsyncs its files and directory, renames
     /// [`STORE_NEW_DIR`] to [`STORE_DIR`] (the commit point), fsyncs the
-    /// ledger directory and deletes the layout-1 files.
+    /// ledger directory and deletes the old layout's files.
     pub fn finish(self, new: Store) -> Result<(), StoreError> {
-        let Migration { dir, old, _lock } = self;
+        let Migration {
+            dir, old, _lock, ..
+        } = self;
         let io = |source| StoreError::Io {
             path: dir.clone(),
             source,
@@ -777,7 +816,7 @@ impl Migration {
         fs::rename(&new_dir, dir.join(STORE_DIR)).map_err(io)?;
         migration_crash_point("after-rename");
         sync_dir(&dir).map_err(io)?;
-        remove_layout1_files(&dir, || migration_crash_point("deleting")).map_err(io)?;
+        remove_old_layout_files(&dir, || migration_crash_point("deleting")).map_err(io)?;
         Ok(())
     }
 }
@@ -911,23 +950,35 @@ fn lock_ledger(dir: &Path, wait: Duration) -> Result<fs::File, StoreError> {
     Ok(lock)
 }
 
-/// Whether the ledger directory `dir` is in storage layout 1: no
-/// [`STORE_DIR`], and sled's files directly in it.
-fn is_layout1(dir: &Path) -> bool {
-    !dir.join(STORE_DIR).is_dir() && (dir.join("conf").exists() || dir.join("db").exists())
+/// The earlier storage layout the ledger directory `dir` is in, if it is
+/// in one: no [`STORE_DIR`], and sled's files in [`LAYOUT2_DIR`] (layout 2)
+/// or directly in `dir` (layout 1).
+fn old_layout(dir: &Path) -> Option<u8> {
+    if dir.join(STORE_DIR).is_dir() {
+        None
+    } else if dir.join(LAYOUT2_DIR).is_dir() {
+        Some(2)
+    } else if dir.join("conf").exists() || dir.join("db").exists() {
+        Some(1)
+    } else {
+        None
+    }
 }
 
-/// Deletes sled's layout-1 files from the ledger directory `dir` (nothing
-/// else: only `conf`, `db`, `blobs/` and `snap.*`), calling `between` after
-/// the first deletion (a crash test's hook). Only called with the lock held
-/// and [`STORE_DIR`] in place. fsyncs `dir` if anything was deleted.
-fn remove_layout1_files(dir: &Path, mut between: impl FnMut()) -> std::io::Result<()> {
+/// Deletes the files of earlier layouts from the ledger directory `dir`
+/// (nothing else: only [`LAYOUT2_DIR`], and layout 1's `conf`, `db`,
+/// `blobs/` and `snap.*`), calling `between` after the first deletion (a
+/// crash test's hook). Only called with the lock held and [`STORE_DIR`] in
+/// place. fsyncs `dir` if anything was deleted.
+fn remove_old_layout_files(dir: &Path, mut between: impl FnMut()) -> std::io::Result<()> {
     let mut removed = false;
     for e in fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name();
         let name = name.to_string_lossy();
-        let ours = LAYOUT1_NAMES.contains(&name.as_ref()) || name.starts_with("snap.");
+        let ours = LAYOUT1_NAMES.contains(&name.as_ref())
+            || name.starts_with("snap.")
+            || name == LAYOUT2_DIR;
         if !ours {
             continue;
         }

@@ -781,8 +781,11 @@ fn an_append_is_fsynced_before_it_is_acknowledged() {
 /// In an strace log: an fsync or fdatasync of the ledger's data file comes
 /// after its last write and before the "appended" line.
 fn assert_fsynced_before_ack(text: &str, ledger: &Path) {
-    // sled's data file: in the store directory of a layout-2 ledger.
-    let db = format!("\"{}/store/db\"", ledger.display());
+    // sled's data file: in the store directory of the ledger.
+    let db = format!(
+        "\"{}\"",
+        ledger.join(access_ledger::STORE_DIR).join("db").display()
+    );
     let pid = |l: &str| l.split_whitespace().next().unwrap_or("").to_owned();
     // Every descriptor opened on the data file (fsync on any of them will do);
     // a call strace shows `<unfinished ...>` returns on its `resumed` line.
@@ -858,7 +861,7 @@ fn a_snapshot_cut_short_by_a_crash_does_not_make_the_ledger_unreadable() {
     let lab = Lab::new();
     let ledger = lab.init("ledger");
     let before = entry_bytes(&ledger);
-    let store = ledger.join("store");
+    let store = ledger.join(access_ledger::STORE_DIR);
     let newest = std::fs::read_dir(&store)
         .unwrap()
         .filter_map(|e| {

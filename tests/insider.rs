@@ -170,7 +170,7 @@ fn an_outsider_key_planted_in_the_snapshot_cannot_sign() {
 
 /// Flips one bit of `needle`'s first occurrence in sled's data file.
 fn flip_bit_in_store(ledger: &Path, needle: &[u8]) {
-    let db = ledger.join("store/db");
+    let db = ledger.join(access_ledger::STORE_DIR).join("db");
     let mut bytes = std::fs::read(&db).unwrap();
     let at = bytes
         .windows(needle.len())
@@ -254,7 +254,7 @@ fn another_local_user_cannot_lock_the_ledger() {
     .unwrap();
     for target in [
         w.ledger().join("ACCESS-LEDGER"),
-        w.ledger().join("store/db"),
+        w.ledger().join(access_ledger::STORE_DIR).join("db"),
         w.ledger(),
     ] {
         let status = std::process::Command::new("flock")

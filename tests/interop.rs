@@ -349,7 +349,11 @@ fn a_busy_or_damaged_ledger_is_one_accurate_sentence() {
         format!("error: ledger at {ledger} is in use by another process\nhint: wait for the other access-ledger command to finish, or raise --wait\n")
     );
     drop(holder);
-    std::fs::write(w.ledger().join("store/conf"), vec![0xA5; 64]).unwrap();
+    std::fs::write(
+        w.ledger().join(access_ledger::STORE_DIR).join("conf"),
+        vec![0xA5; 64],
+    )
+    .unwrap();
     let (code, _, err) = w.run(&["log"]);
     assert_eq!(code, 6, "{err}");
     assert!(

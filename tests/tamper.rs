@@ -156,7 +156,7 @@ fn the_cli_reports_tampering_with_exit_4_and_the_seq() {
 fn a_damaged_store_is_reported_not_panicked_on() {
     let w = Workspace::with_one_grant();
     // Corrupt sled's files wholesale.
-    for entry in std::fs::read_dir(w.ledger().join("store")).unwrap() {
+    for entry in std::fs::read_dir(w.ledger().join(access_ledger::STORE_DIR)).unwrap() {
         let p = entry.unwrap().path();
         if p.is_file() && p.file_name().unwrap() != "ACCESS-LEDGER" {
             std::fs::write(&p, vec![0xA5; 4096]).unwrap();

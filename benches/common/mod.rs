@@ -65,7 +65,8 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
     // v4: a rules-state snapshot every few thousand entries, not per commit (issue 14).
     // v5: storage layout 2 (sled in store/, the tree as hash tiles); this
     // version refuses to open a layout-1 ledger, so an earlier one is rebuilt.
-    let done = base.join(format!("synth-{n}.v5.done"));
+    // v6: storage layout 3 (sled in store3/, three index keys fewer per entry).
+    let done = base.join(format!("synth-{n}.v6.done"));
     if done.exists() {
         eprintln!(
             "reusing {} ({})",

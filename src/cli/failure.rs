@@ -181,7 +181,7 @@ impl From<StoreError> for Failure {
             // Unavailable, not refused: no rule refused a change, this
             // version cannot use the ledger as it is stored until it is
             // migrated (the message names the command).
-            StoreError::Layout1(_) => Failure::new(exit::UNAVAILABLE, e),
+            StoreError::OldLayout { .. } => Failure::new(exit::UNAVAILABLE, e),
             StoreError::DamagedDerived { .. } => Failure::new(exit::UNAVAILABLE, e).hint(REINDEX),
             StoreError::Corrupted(_) => Failure::new(exit::VERIFY, e).hint(
                 "no command can read it as it is; restore it from a backup and run `access-ledger verify`",

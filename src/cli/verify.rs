@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use access_ledger::{Commitment, Ledger, Migrated};
+use access_ledger::{Commitment, Ledger, Migrated, LAYOUT};
 use serde_json::json;
 
 use super::args::{Reindex, Verify};
@@ -114,13 +114,13 @@ fn migrate(ctx: &Context) -> Result<u8, Failure> {
     let dir = ctx.ledger.display();
     let mut out = std::io::stdout().lock();
     match migrated {
-        Migrated::Migrated { entries } => writeln!(
+        Migrated::Migrated { from, entries } => writeln!(
             out,
-            "migrated ledger at {dir} to storage layout 2: {entries} entries copied byte for byte, derived data rebuilt"
+            "migrated ledger at {dir} from storage layout {from} to {LAYOUT}: {entries} entries copied byte for byte, derived data rebuilt"
         )?,
         _ => writeln!(
             out,
-            "ledger at {dir} is in storage layout 2 already; nothing to do"
+            "ledger at {dir} is in storage layout {LAYOUT} already; nothing to do"
         )?,
     }
     Ok(exit::OK)

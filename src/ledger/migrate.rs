@@ -1,5 +1,5 @@
-//! `reindex --migrate`: a ledger in storage layout 1 rebuilt in layout 2
-//! (src/store.rs, "Migration"), crash-safely.
+//! `reindex --migrate`: a ledger in an earlier storage layout (1 or 2)
+//! rebuilt in layout 3 (src/store.rs, "Migration"), crash-safely.
 
 use super::*;
 use crate::store::{migration_crash_point, Migration, MigrationStart};
@@ -9,17 +9,19 @@ use crate::store::{migration_crash_point, Migration, MigrationStart};
 #[serde(tag = "status", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Migrated {
-    /// The ledger was in layout 2 already: nothing was changed.
-    AlreadyLayout2,
-    /// The ledger was rebuilt in layout 2.
+    /// The ledger was in the current layout already: nothing was changed.
+    AlreadyCurrent,
+    /// The ledger was rebuilt in the current layout.
     Migrated {
+        /// The layout it was in (1 or 2).
+        from: u8,
         /// Its entries, every one copied byte for byte.
         entries: u64,
     },
 }
 
 impl Ledger {
-    /// Migrates the ledger in `dir` from storage layout 1 to layout 2, under
+    /// Migrates the ledger in `dir` from storage layout 1 or 2 to layout 3, under
     /// its lock (waiting up to `wait`), and leaves it closed.
     ///
     /// Builds the new store beside the old one: every primary record (entries,
@@ -30,15 +32,15 @@ impl Ledger {
     /// hold the same entry count, the same first and last entry, the same
     /// primary records (by a keyed digest of all of them), and agree with
     /// the `HEAD` file; otherwise nothing is changed. A crash at
-    /// any point leaves a ledger that opens (in layout 2) or migrates again
-    /// (in layout 1). `progress(step, done, total)` is called now and then.
+    /// any point leaves a ledger that opens (in layout 3) or migrates again
+    /// (in its old layout). `progress(step, done, total)` is called now and then.
     pub fn migrate(
         dir: &Path,
         wait: Duration,
         mut progress: impl FnMut(&'static str, u64, u64),
     ) -> Result<Migrated, LedgerError> {
         let (migration, store) = match Store::begin_migration(dir, wait)? {
-            MigrationStart::AlreadyLayout2 => return Ok(Migrated::AlreadyLayout2),
+            MigrationStart::AlreadyCurrent => return Ok(Migrated::AlreadyCurrent),
             MigrationStart::Started(m, s) => (m, s),
         };
         let total = migration.old_entry_count()?;
@@ -57,14 +59,16 @@ impl Ledger {
         migration_crash_point("rebuilt");
         let Ledger { store, state, .. } = ledger;
         check_copy(&migration, &store, &state, total)?;
+        let from = migration.old_layout();
         migration.finish(store)?;
         Ok(Migrated::Migrated {
+            from,
             entries: state.len(),
         })
     }
 }
 
-/// Fails unless the store built by a migration holds what the layout-1
+/// Fails unless the store built by a migration holds what the old
 /// store holds: `total` entries, the same first and last entry bytes, the
 /// same primary records, a rules state at that head, and the last
 /// acknowledged head (if recorded) among its entries.
@@ -76,14 +80,14 @@ fn check_copy(
 ) -> Result<(), LedgerError> {
     let differs = |what: String| -> LedgerError {
         new.damaged(format!(
-            "the migrated copy {what}; the layout-1 store was left as it is"
+            "the migrated copy {what}; the old store was left as it is"
         ))
         .into()
     };
     let count = new.entry_count()?;
     if count != total || state.len() != total {
         return Err(differs(format!(
-            "holds {count} entries (replayed {}), the layout-1 store {total}",
+            "holds {count} entries (replayed {}), the old store {total}",
             state.len()
         )));
     }

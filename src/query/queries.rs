@@ -8,10 +8,13 @@
 //! `tests/query_differential.rs` holds them equal to the reference's on
 //! random logs.
 //!
-//! Knowledge time: entries are recorded in non-decreasing `recorded_at`, so
-//! the entries known at `K` are exactly seqs `0..=k` where `k` is the value of
-//! the last `X k` key at or before `K`. Every query first finds `k` (one
-//! seek) and then ignores index records with a larger seq.
+//! Knowledge time: entries are recorded in non-decreasing `recorded_at` (a
+//! rule of the chain, checked on every append and by `verify`), so the
+//! entries known at `K` are exactly seqs `0..=k` where `k` is the last entry
+//! recorded at or before `K`. Every query first finds `k` (one read of the
+//! last entry when `K` is at or after it, the usual case; else a binary
+//! search of the entries, about log2(n) reads) and then ignores index records
+//! with a larger seq.
 //!
 //! Cost: `check` reads, for the subject and each group it belongs to at `T`
 //! (directly or through nested groups), one `X m` scan (its memberships) and
@@ -31,8 +34,8 @@ use super::answer::{
 };
 use super::eval::Eval;
 use super::index::{
-    name_covers, subject_from, undecodable, IndexRecord, Key, RecordKind, BY_RESOURCE, EXPIRIES,
-    KNOWN, MEMBERS, MEMBER_OF, RESOURCE_LOG, SIGNERS, SUBJECT_LOG, TIMELINE,
+    name_covers, split_first, subject_from, IndexRecord, Key, RecordKind, BY_RESOURCE, EXPIRIES,
+    HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS, MEMBER_OF, SIGNERS, TIMELINE,
 };
 use crate::entry::Entry;
 use crate::ident::{AuthorityName, Resource, Right, Subject};
@@ -74,18 +77,34 @@ impl<'s> Queries<'s> {
 
     /// The last seq recorded at or before `known_at`; `None` if no entry was.
     pub fn known_seq(&self, known_at: Timestamp) -> Result<Option<u64>, QueryError> {
-        let from = Key::new(KNOWN).0;
-        let mut to = Key::new(KNOWN).time(known_at).0;
-        to.push(0);
-        match self.store.range(&from, &to).next_back() {
-            None => Ok(None),
-            Some(kv) => {
-                let (k, v) = kv?;
-                let seq =
-                    <[u8; 8]>::try_from(v.as_slice()).map_err(|_| undecodable(self.store, &k))?;
-                Ok(Some(u64::from_be_bytes(seq)))
+        let Some((last, bytes)) = self.store.last_entry()? else {
+            return Ok(None);
+        };
+        let recorded_at = |seq: u64, bytes: &[u8]| {
+            Entry::recorded_at_in(bytes).ok_or_else(|| {
+                self.store
+                    .damaged(format!("entry {seq} is too short to hold its recorded_at"))
+            })
+        };
+        if recorded_at(last, &bytes)? <= known_at {
+            return Ok(Some(last));
+        }
+        // The number of entries recorded at or before `known_at` lies in
+        // `lo..=hi`: entry `last` was recorded after it.
+        let (mut lo, mut hi) = (0, last);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let bytes = self.store.entry_bytes(mid)?.ok_or_else(|| {
+                self.store
+                    .damaged(format!("entry {mid} is missing below entry {last}"))
+            })?;
+            if recorded_at(mid, &bytes)? <= known_at {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
+        Ok(lo.checked_sub(1))
     }
 
     fn eval(&self, at: Timestamp, known_at: Timestamp) -> Result<Eval<'s>, QueryError> {
@@ -236,31 +255,43 @@ impl<'s> Queries<'s> {
     ) -> Result<Vec<HistoryItem>, QueryError> {
         let ev = self.eval(at, known_at)?;
         let mut found: Vec<(Timestamp, u64)> = Vec::new();
-        let mut collect =
-            |prefix: Vec<u8>, filter: &dyn Fn(&[u8]) -> bool| -> Result<(), QueryError> {
-                for kv in self.store.scan_prefix(&prefix) {
+        // Every space whose keys start with the name asked about; a key's
+        // first name, then its tail, is all that is read.
+        let mut collect = |spaces: &[u8],
+                           prefix: &dyn Fn(Key) -> Key,
+                           filter: &dyn Fn(&[u8]) -> bool|
+         -> Result<(), QueryError> {
+            for &space in spaces {
+                for kv in self.store.scan_prefix(&prefix(Key::new(space)).0) {
                     let (k, _) = kv?;
-                    match ev.counted(&k, Some(2))? {
-                        Some(p) if filter(p.name) => found.push((p.time, p.seq)),
-                        _ => {}
+                    let p = split_first(&k).ok_or_else(|| ev.damaged(&k))?;
+                    if filter(p.name) && ev.visible(p.seq) && p.time <= at {
+                        found.push((p.time, p.seq));
                     }
                 }
-                Ok(())
-            };
+            }
+            Ok(())
+        };
         match of {
-            HistoryOf::Subject(s) => collect(Key::new(SUBJECT_LOG).name(s.as_str()).0, &|_| true)?,
+            HistoryOf::Subject(s) => {
+                collect(&HISTORY_OF_SUBJECT, &|k| k.name(s.as_str()), &|_| true)?
+            }
             HistoryOf::Resource(r) => {
                 for a in r.self_and_ancestors().skip(1) {
-                    collect(Key::new(RESOURCE_LOG).name(a.as_str()).0, &|_| true)?;
+                    collect(&HISTORY_OF_RESOURCE, &|k| k.name(a.as_str()), &|_| true)?;
                 }
                 // The resource and its descendants: every name that starts with it.
                 let me = r.as_str().as_bytes();
-                collect(Key::new(RESOURCE_LOG).name_start(r.as_str()).0, &|name| {
-                    name_covers(me, name)
-                })?;
+                collect(
+                    &HISTORY_OF_RESOURCE,
+                    &|k| k.name_start(r.as_str()),
+                    &|name| name_covers(me, name),
+                )?;
             }
         }
+        // A share from a subject to itself is under two of its spaces.
         found.sort();
+        found.dedup();
         let mut items = Vec::with_capacity(found.len());
         for (eff, seq) in found {
             let e = self.entry(seq)?;
@@ -403,7 +434,7 @@ impl<'s> Queries<'s> {
 mod tests {
     use super::*;
     use crate::query::index::GRANTS;
-    use crate::query::test_log::{ledger, r, right, s, scenario, t};
+    use crate::query::test_log::{join, ledger, ledger_recorded, r, right, s, scenario, t};
     use crate::query::Projection;
     use crate::store::StoreError;
 
@@ -490,6 +521,31 @@ mod tests {
             .check(&s("agency:b"), &r("db/t"), &right("read"), t(10), t(-2000))
             .unwrap();
         assert_eq!((d.allowed, d.because), (false, vec![]));
+    }
+
+    #[test]
+    fn known_seq_agrees_with_a_scan_of_the_entries() {
+        // Runs of entries recorded at the same instant, gaps between runs:
+        // every instant at, between and around them, against the rule as
+        // written (the last entry whose recorded_at is at or before K).
+        let hours = [0, 0, 0, 1, 5, 5, 6, 9, 9, 9, 9, 12];
+        let events = (0..)
+            .zip(hours)
+            .map(|(i, h)| (h, join(&format!("user:u{i}"), "group:g", 0)))
+            .collect();
+        let log = ledger_recorded(events);
+        let ledger = &log.ledger;
+        let recorded: Vec<Timestamp> = (0..ledger.state().len())
+            .map(|seq| ledger.entry(seq).unwrap().unwrap().recorded_at())
+            .collect();
+        let q = Queries::new(ledger.store());
+        for h in -1002..=14 {
+            for us in [-1, 0, 1] {
+                let k = Timestamp::from_micros(t(h).as_micros() + us);
+                let want = recorded.iter().rposition(|r| *r <= k).map(|i| i as u64);
+                assert_eq!(q.known_seq(k).unwrap(), want, "{k}");
+            }
+        }
     }
 
     #[test]

@@ -164,12 +164,18 @@ pub(super) struct TestLedger {
 
 /// A ledger holding what [`entries`] describes.
 pub(super) fn ledger(events: Vec<Event>) -> TestLedger {
+    ledger_recorded((0..).zip(events).collect())
+}
+
+/// A ledger of a genesis, then each event recorded at its hour (which MUST
+/// not decrease).
+pub(super) fn ledger_recorded(events: Vec<(i64, Event)>) -> TestLedger {
     let dir = tempfile::tempdir().unwrap();
     let key = admin();
     let path = dir.path().join("ledger");
     let mut ledger = Ledger::init(&path, origin(), &zone(), &key, Some(t(GENESIS_HOUR))).unwrap();
-    let items = (0..)
-        .zip(events)
+    let items = events
+        .into_iter()
         .map(|(h, event)| NewEntry {
             event,
             recorded_at: Some(t(h)),

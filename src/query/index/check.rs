@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::keys::{KNOWN, SIGNERS};
+use super::keys::SIGNERS;
 use super::write::{write_index, IndexSink};
 use crate::entry::Entry;
 use crate::store::{RecordDigest, Store, StoreError, INDEX_PREFIX};
@@ -35,7 +35,7 @@ impl IndexReport {
 /// `rebuild --check`: replays every stored entry into fresh index records (in
 /// memory) and compares them with the stored `X` keys.
 ///
-/// Memory grows with the number of index records (about ten per entry).
+/// Memory grows with the number of index records (about three per entry).
 pub(crate) fn rebuild_check(store: &Store) -> Result<IndexReport, StoreError> {
     let mut fresh: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut report = IndexReport::default();
@@ -87,10 +87,6 @@ pub(crate) fn rebuild_check(store: &Store) -> Result<IndexReport, StoreError> {
 pub(crate) struct IndexDigest {
     like: RecordDigest,
     spaces: BTreeMap<u8, RecordDigest>,
-    /// The last `KNOWN` record: later entries with the same `recorded_at`
-    /// overwrite it, and such entries are consecutive, so it is added only
-    /// once the next differs.
-    known: Option<(Vec<u8>, Vec<u8>)>,
     /// `SIGNERS` records, by key: a key added again overwrites (a handful).
     signers: BTreeMap<Vec<u8>, Vec<u8>>,
 }
@@ -101,7 +97,6 @@ impl IndexDigest {
         IndexDigest {
             like: like.empty_like(),
             spaces: BTreeMap::new(),
-            known: None,
             signers: BTreeMap::new(),
         }
     }
@@ -122,9 +117,6 @@ impl IndexDigest {
 
     /// The expected digests, with every record added.
     pub(crate) fn finish(mut self) -> Self {
-        if let Some((k, v)) = self.known.take() {
-            self.add(&k, &v);
-        }
         for (k, v) in std::mem::take(&mut self.signers) {
             self.add(&k, &v);
         }
@@ -159,13 +151,6 @@ impl IndexDigest {
 impl IndexSink for IndexDigest {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         match key.get(1).copied() {
-            Some(KNOWN) => {
-                if let Some((k, v)) = self.known.replace((key, value)) {
-                    if Some(&k) != self.known.as_ref().map(|x| &x.0) {
-                        self.add(&k, &v);
-                    }
-                }
-            }
             Some(SIGNERS) => {
                 self.signers.insert(key, value);
             }

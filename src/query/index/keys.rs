@@ -17,19 +17,29 @@
 //! | [`MEMBER_OF`] | `m member\0 group\0 eff seq` | `00` join, `01` leave | a member's groups |
 //! | [`MEMBERS`] | `M group\0 member\0 eff seq` | `00` join, `01` leave | a group's members |
 //! | [`SHARES_TO`] | `s to\0 resource\0 from\0 eff seq` | record | shares and unshares, by recipient |
-//! | [`SUBJECT_LOG`] | `h subject\0 eff seq` | empty | every access event naming the subject |
-//! | [`RESOURCE_LOG`] | `H resource\0 eff seq` | empty | every access event naming the resource |
+//! | [`SHARES_FROM`] | `f from\0 resource\0 to\0 eff seq` | empty | the same, by sharer (`history`) |
+//! | [`SHARES_OF`] | `S resource\0 from\0 to\0 eff seq` | empty | the same, by resource (`history`) |
 //! | [`TIMELINE`] | `t eff seq` | empty | every access event, by effective time |
 //! | [`EXPIRIES`] | `u until seq` | empty | every grant with an `until` |
 //! | [`SIGNERS`] | `a key` (32-byte ed25519 key) | authority name | genesis, authority_add |
-//! | [`KNOWN`] | `k rec` | seq | the last entry recorded at `rec` |
+//!
+//! Every access event is under exactly one space per name it holds, with that
+//! name first (`g`/`r` for grants, revokes and bans; `m`/`M` for joins and
+//! leaves; `s`/`f`/`S` for shares and unshares), so the history of a subject
+//! or resource is the union of scans of the spaces that start with its kind
+//! of name ([`HISTORY_OF_SUBJECT`], [`HISTORY_OF_RESOURCE`]), and no separate
+//! event list is kept. Storage layout 2 also had such lists (`h`, `H`) and a
+//! space `k` from `recorded_at` to seq; layout 3 dropped them (about three
+//! sled keys per entry): `recorded_at` never decreases along the log, so the
+//! entries known at a time are found by a binary search of the entries
+//! themselves (`Queries::known_seq`).
 //!
 //! A *record* (the value of a `g`, `r` or `s` key) is an
 //! [`IndexRecord`](super::record::IndexRecord); its bytes are written out in
 //! `record.rs`.
 //!
-//! Every key but `a` and `k` ends in the 16-byte tail `time seq`; every such
-//! key but `t` and `u` has a terminated name right before the tail. The bytes
+//! Every key but `a` ends in the 16-byte tail `time seq`; every such key but
+//! `t` and `u` has a terminated name right before the tail. The bytes
 //! MUST NOT change: a ledger written before reads the same only if they do
 //! not (`rebuild --check` compares them byte for byte).
 
@@ -47,18 +57,23 @@ pub(in crate::query) const MEMBER_OF: u8 = b'm';
 pub(in crate::query) const MEMBERS: u8 = b'M';
 /// Space `s`: share records by recipient, resource, then sharer.
 pub(in crate::query) const SHARES_TO: u8 = b's';
-/// Space `h`: access events by subject.
-pub(in crate::query) const SUBJECT_LOG: u8 = b'h';
-/// Space `H`: access events by resource.
-pub(in crate::query) const RESOURCE_LOG: u8 = b'H';
+/// Space `f`: shares and unshares by sharer, resource, then recipient.
+pub(in crate::query) const SHARES_FROM: u8 = b'f';
+/// Space `S`: shares and unshares by resource, sharer, then recipient.
+pub(in crate::query) const SHARES_OF: u8 = b'S';
+/// The spaces whose keys start with a subject: together, every access event
+/// that names the subject, once per space that names it.
+pub(in crate::query) const HISTORY_OF_SUBJECT: [u8; 5] =
+    [GRANTS, MEMBER_OF, MEMBERS, SHARES_TO, SHARES_FROM];
+/// The spaces whose keys start with a resource: together, every access event
+/// on the resource.
+pub(in crate::query) const HISTORY_OF_RESOURCE: [u8; 2] = [BY_RESOURCE, SHARES_OF];
 /// Space `t`: access events by effective time.
 pub(in crate::query) const TIMELINE: u8 = b't';
 /// Space `u`: grants by `until`.
 pub(in crate::query) const EXPIRIES: u8 = b'u';
 /// Space `a`: authority names by key.
 pub(in crate::query) const SIGNERS: u8 = b'a';
-/// Space `k`: the last seq recorded at each `recorded_at`.
-pub(in crate::query) const KNOWN: u8 = b'k';
 
 /// Length of the `eff seq` (or `time seq`) tail of a key.
 const TAIL: usize = 16;
@@ -162,6 +177,27 @@ pub(in crate::query) fn split(key: &[u8], name_at: Option<usize>) -> Option<Part
     })
 }
 
+/// Takes apart a named key by its *first* name (right after the space byte)
+/// and its tail, whatever names follow: `X space name ‖ 0x00 ‖ ... ‖ time ‖
+/// seq`. `None` for a key too short for its tail, without a terminated,
+/// non-empty first name before the tail. `history` reads keys of several
+/// spaces this way: the first name is the subject or resource asked about.
+pub(in crate::query) fn split_first(key: &[u8]) -> Option<Parts<'_>> {
+    let tail_at = key.len().checked_sub(TAIL)?;
+    let body = key.get(2..tail_at)?;
+    let end = body.iter().position(|b| *b == 0)?;
+    if end == 0 {
+        return None;
+    }
+    let t = <[u8; 8]>::try_from(&key[tail_at..tail_at + 8]).ok()?;
+    let s = <[u8; 8]>::try_from(&key[tail_at + 8..]).ok()?;
+    Some(Parts {
+        name: &body[..end],
+        time: time_from(t),
+        seq: u64::from_be_bytes(s),
+    })
+}
+
 /// Whether resource name `a` is `b` or an ancestor of `b`, compared as key
 /// bytes ([`Resource::covers`] without decoding either).
 pub(in crate::query) fn name_covers(a: &[u8], b: &[u8]) -> bool {
@@ -229,13 +265,14 @@ mod tests {
 
     #[test]
     fn named_keys_split_back_into_their_parts() {
-        let cases: [(u8, &[&str]); 6] = [
+        let cases: [(u8, &[&str]); 7] = [
             (GRANTS, &["agency:ice", "db/t"]),
             (BY_RESOURCE, &["db", "group:x"]),
             (MEMBER_OF, &["agency:a", "group:g"]),
             (MEMBERS, &["group:g", "agency:a"]),
             (SHARES_TO, &["agency:b", "db/t/c", "agency:a"]),
-            (SUBJECT_LOG, &["agency:a"]),
+            (SHARES_FROM, &["agency:a", "db/t/c", "agency:b"]),
+            (SHARES_OF, &["db/t/c", "agency:a", "agency:b"]),
         ];
         for (space, names) in cases {
             let (last, head) = names.split_last().unwrap();
@@ -246,9 +283,42 @@ mod tests {
             assert_eq!(p.name, last.as_bytes());
             assert_eq!((p.time, p.seq), (at(-42), u64::MAX));
         }
-        // From the space byte on, the name is the whole name (history's scan).
-        let key = Key::new(RESOURCE_LOG).name("db/t").time(at(3)).seq(9).0;
-        assert_eq!(split(&key, Some(2)).unwrap().name, b"db/t");
+        // By the first name (history's scans), whatever follows it.
+        let key = Key::new(SHARES_OF)
+            .name("db/t")
+            .name("agency:a")
+            .name("agency:b")
+            .time(at(3))
+            .seq(9)
+            .0;
+        let p = split_first(&key).unwrap();
+        assert_eq!((p.name, p.time, p.seq), (&b"db/t"[..], at(3), 9));
+        let key = Key::new(GRANTS)
+            .name("agency:a")
+            .name("db")
+            .time(at(1))
+            .seq(2)
+            .0;
+        assert_eq!(split_first(&key).unwrap().name, b"agency:a");
+    }
+
+    #[test]
+    fn the_first_name_splitter_refuses_malformed_keys() {
+        let good = Key::new(GRANTS)
+            .name("agency:a")
+            .name("db")
+            .time(at(1))
+            .seq(1)
+            .0;
+        assert!(split_first(&good).is_some());
+        // No terminator before the tail, an empty first name, too short.
+        let mut k = Key::new(GRANTS).0;
+        k.extend_from_slice(b"agency:a");
+        k.extend_from_slice(&good[good.len() - 16..]);
+        assert_eq!(split_first(&k), None);
+        let k = Key::new(GRANTS).name("").name("db").time(at(1)).seq(1).0;
+        assert_eq!(split_first(&k), None);
+        assert_eq!(split_first(&good[..17]), None);
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! the index check (`check.rs`), which is how a store's indexes are shown to be
 //! exactly those of its entries.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::keys::{
-    Key, BY_RESOURCE, EXPIRIES, GRANTS, KNOWN, MEMBERS, MEMBER_OF, RESOURCE_LOG, SHARES_TO,
-    SIGNERS, SUBJECT_LOG, TIMELINE,
+    Key, BY_RESOURCE, EXPIRIES, GRANTS, MEMBERS, MEMBER_OF, SHARES_FROM, SHARES_OF, SHARES_TO,
+    SIGNERS, TIMELINE,
 };
 use super::record::{encode_membership, encode_record, RecordKind};
 use crate::entry::Entry;
@@ -52,11 +52,6 @@ pub(crate) fn index_entry(p: &mut Pending<'_>, e: &Entry) -> Result<(), StoreErr
 /// Writes the index records of `e` into `sink`; see [`index_entry`].
 pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
     let seq = e.seq();
-    // Later entries with the same recorded_at overwrite this: the value is the last one.
-    sink.put(
-        Key::new(KNOWN).time(e.recorded_at()).0,
-        seq.to_be_bytes().to_vec(),
-    );
     let body = e.body();
     match body {
         Event::Genesis { authority, key, .. }
@@ -125,7 +120,7 @@ pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
             ..
         } => {
             let v = encode_record(RecordKind::Share, *until, Some(rights));
-            sink.put(share_key(to, resource, from, *effective_at, seq), v);
+            put_share(sink, [from, to], resource, *effective_at, seq, v);
         }
         Event::Unshare {
             from,
@@ -136,42 +131,36 @@ pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
             ..
         } => {
             let v = encode_record(RecordKind::Unshare, None, rights.as_ref());
-            sink.put(share_key(to, resource, from, *effective_at, seq), v);
+            put_share(sink, [from, to], resource, *effective_at, seq, v);
         }
     }
     if let Some(eff) = body.effective_at() {
         sink.put(Key::new(TIMELINE).time(eff).seq(seq).0, vec![]);
-        let subjects: BTreeSet<&Subject> = body.subjects().into_iter().collect();
-        for s in subjects {
-            sink.put(
-                Key::new(SUBJECT_LOG).name(s.as_str()).time(eff).seq(seq).0,
-                vec![],
-            );
-        }
-        if let Some(r) = body.resource() {
-            sink.put(
-                Key::new(RESOURCE_LOG).name(r.as_str()).time(eff).seq(seq).0,
-                vec![],
-            );
-        }
     }
 }
 
-/// The `s` key of a share or unshare.
-fn share_key(
-    to: &Subject,
+/// The keys of a share or unshare: its record under `s` (by recipient), and
+/// empty keys under `f` (by sharer) and `S` (by resource) for `history`.
+fn put_share(
+    sink: &mut impl IndexSink,
+    [from, to]: [&Subject; 2],
     resource: &Resource,
-    from: &Subject,
     eff: Timestamp,
     seq: u64,
-) -> Vec<u8> {
-    Key::new(SHARES_TO)
-        .name(to.as_str())
-        .name(resource.as_str())
-        .name(from.as_str())
-        .time(eff)
-        .seq(seq)
-        .0
+    v: Vec<u8>,
+) {
+    let key = |space, names: [&str; 3]| {
+        names
+            .iter()
+            .fold(Key::new(space), |k, n| k.name(n))
+            .time(eff)
+            .seq(seq)
+            .0
+    };
+    let (from, to, resource) = (from.as_str(), to.as_str(), resource.as_str());
+    sink.put(key(SHARES_TO, [to, resource, from]), v);
+    sink.put(key(SHARES_FROM, [from, resource, to]), vec![]);
+    sink.put(key(SHARES_OF, [resource, from, to]), vec![]);
 }
 
 /// One value under a pair of mirrored spaces: `spaces[0] a\0 b\0 eff seq` and
@@ -219,16 +208,9 @@ mod tests {
             Some(&crate::ident::Rights::parse_list("read").unwrap()),
         );
         let g = |space, a: &str, b: &str| Key::new(space).name(a).name(b).time(eff).seq(seq).0;
-        let one = |space, a: &str| Key::new(space).name(a).time(eff).seq(seq).0;
         let want = BTreeMap::from([
-            (
-                Key::new(KNOWN).time(e.recorded_at()).0,
-                1u64.to_be_bytes().to_vec(),
-            ),
             (g(GRANTS, "agency:a", "db/t"), record.clone()),
             (g(BY_RESOURCE, "db/t", "agency:a"), record),
-            (one(SUBJECT_LOG, "agency:a"), vec![]),
-            (one(RESOURCE_LOG, "db/t"), vec![]),
             (Key::new(TIMELINE).time(eff).seq(seq).0, vec![]),
             (Key::new(EXPIRIES).time(until).seq(seq).0, vec![]),
         ]);
@@ -243,8 +225,8 @@ mod tests {
         let big_m = Key::new(MEMBERS).name("group:g").name("agency:a");
         assert_eq!(w[&m.time(t(3)).seq(1).0], encode_membership(true));
         assert_eq!(w[&big_m.time(t(3)).seq(1).0], encode_membership(true));
-        // k, m, M, t, and h for the member and for the group.
-        assert_eq!(w.len(), 6);
+        // m, M and t.
+        assert_eq!(w.len(), 3);
     }
 
     #[test]
@@ -253,6 +235,33 @@ mod tests {
         let w = written(&log[0]);
         let k = Key::new(SIGNERS).bytes(log[0].signer().as_bytes()).0;
         assert_eq!(w[&k], b"admin");
-        assert_eq!(w.len(), 2);
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn a_share_is_written_by_recipient_sharer_and_resource() {
+        use crate::query::test_log::share;
+        let log = entries(vec![share("agency:a", "agency:b", "db/t", "read", 4)]);
+        let w = written(&log[1]);
+        let key = |space, names: [&str; 3]| {
+            names
+                .iter()
+                .fold(Key::new(space), |k, n| k.name(n))
+                .time(t(4))
+                .seq(1)
+                .0
+        };
+        let record = encode_record(
+            RecordKind::Share,
+            None,
+            Some(&crate::ident::Rights::parse_list("read").unwrap()),
+        );
+        let want = BTreeMap::from([
+            (key(SHARES_TO, ["agency:b", "db/t", "agency:a"]), record),
+            (key(SHARES_FROM, ["agency:a", "db/t", "agency:b"]), vec![]),
+            (key(SHARES_OF, ["db/t", "agency:a", "agency:b"]), vec![]),
+            (Key::new(TIMELINE).time(t(4)).seq(1).0, vec![]),
+        ]);
+        assert_eq!(w, want);
     }
 }
