@@ -67,7 +67,7 @@ sqlite_check() {
 
 cli() {
   cargo build --release --quiet
-  local bin=target/release/access-ledger
+  local bin="${CARGO_TARGET_DIR:-target}/release/access-ledger"
   for n in ${sizes//,/ }; do
     local dir="$ACCESS_LEDGER_BENCH_DIR/synth-$n" db="$ACCESS_LEDGER_BENCH_DIR/sqlite-$n.db"
     local qs="$ACCESS_LEDGER_BENCH_DIR/questions-$n.jsonl"

@@ -42,16 +42,50 @@ use crate::ident::{AuthorityName, Resource, Right, Subject};
 use crate::store::Store;
 use crate::time::Timestamp;
 
-/// Subjects answered from one view of the log by [`Queries::what_can_each`]:
-/// enough to share what their groups hold, few enough that the view's
-/// caches stay bounded (a subject may reach thousands of resources through
-/// its groups, each with its own cached records).
-pub const WHAT_CAN_VIEW: usize = 64;
+/// Decisions made from one view of the log before its caches are dropped
+/// ([`Renewing`]), in the queries that decide many subjects at one `(T, K)`:
+/// [`Queries::what_can_each`] and [`Queries::changes`]. A view caches, per
+/// decision, what every group above the subject gives on that resource and
+/// right; one subject of a large group graph at 1,000,000 entries makes tens
+/// of thousands of decisions, so a bound in subjects (64, before) let one
+/// view grow past 8 GB. Enough decisions that members of one group share
+/// their groups' work; few enough that a view stays within tens of MB.
+const DECISIONS_PER_VIEW: usize = if cfg!(test) { 7 } else { 8_192 };
 
-/// Subjects [`Queries::changes`] decides from one pair of views at one
-/// instant. Without a bound, the change of a large group at 1,000,000
-/// entries grew the process past 9 GB.
-const CHANGES_VIEW: usize = 64;
+/// A view of the log at one `(T, K)` whose caches are dropped after every
+/// [`DECISIONS_PER_VIEW`] decisions, so that a long run of decisions stays
+/// in bounded memory. The answers are those of one view: the caches only
+/// memoise what the indexes say at `(T, K)`.
+struct Renewing<'s> {
+    store: &'s Store,
+    at: Timestamp,
+    kseq: Option<u64>,
+    ev: Eval<'s>,
+    decided: usize,
+}
+
+impl<'s> Renewing<'s> {
+    fn new(store: &'s Store, at: Timestamp, kseq: Option<u64>) -> Self {
+        Renewing {
+            store,
+            at,
+            kseq,
+            ev: Eval::new(store, at, kseq),
+            decided: 0,
+        }
+    }
+
+    /// The view for the next decision: a fresh one once the current one has
+    /// made [`DECISIONS_PER_VIEW`].
+    fn next(&mut self) -> &mut Eval<'s> {
+        if self.decided == DECISIONS_PER_VIEW {
+            self.ev = Eval::new(self.store, self.at, self.kseq);
+            self.decided = 0;
+        }
+        self.decided += 1;
+        &mut self.ev
+    }
+}
 
 /// Subjects whose group closure and relevant resources [`Queries::changes`]
 /// keeps from one instant to the next (then it starts again).
@@ -213,18 +247,16 @@ impl<'s> Queries<'s> {
         mut each: impl FnMut(&'a Subject, Vec<Holding>) -> Result<(), E>,
     ) -> Result<(), E> {
         let kseq = self.known_seq(known_at)?;
-        let mut ev = Eval::new(self.store, at, kseq);
-        for (i, subject) in subjects.into_iter().enumerate() {
-            if i > 0 && i % WHAT_CAN_VIEW == 0 {
-                ev = Eval::new(self.store, at, kseq);
-            }
-            let closure = ev
+        let probe = Eval::new(self.store, at, kseq);
+        let mut ev = Renewing::new(self.store, at, kseq);
+        for subject in subjects {
+            let closure = probe
                 .static_closure(subject, MEMBER_OF)
                 .map_err(QueryError::from)?;
-            let (resources, named) = ev.relevant(&closure).map_err(QueryError::from)?;
+            let (resources, named) = probe.relevant(&closure).map_err(QueryError::from)?;
             let mut rows = BTreeMap::new();
             for r in &resources {
-                let held = held_rights(&named, |y| ev.decide(subject, r, y, false, None))
+                let held = held_rights(&named, |y| ev.next().decide(subject, r, y, false, None))
                     .map_err(QueryError::from)?;
                 rows.insert(r.clone(), held);
             }
@@ -374,16 +406,13 @@ impl<'s> Queries<'s> {
                 affected.extend(probe.static_closure(x, MEMBERS)?);
             }
             let just_before = Timestamp::from_micros(t.as_micros().saturating_sub(1));
-            let mut before = Eval::new(self.store, just_before, kseq);
-            let mut after = Eval::new(self.store, t, kseq);
-            for (i, s) in affected.iter().enumerate() {
-                // A change to a large group affects thousands of members: the
-                // views are renewed, and the per-subject cache emptied, so
-                // that memory stays bounded (answers are the same).
-                if i > 0 && i % CHANGES_VIEW == 0 {
-                    before = Eval::new(self.store, just_before, kseq);
-                    after = Eval::new(self.store, t, kseq);
-                }
+            // A change to a large group affects thousands of members, each
+            // with thousands of decisions: the views are renewed, and the
+            // per-subject cache emptied, so that memory stays bounded
+            // (answers are the same).
+            let mut before = Renewing::new(self.store, just_before, kseq);
+            let mut after = Renewing::new(self.store, t, kseq);
+            for s in &affected {
                 if relevant.len() >= RELEVANT_KEPT {
                     relevant.clear();
                 }
@@ -402,8 +431,8 @@ impl<'s> Queries<'s> {
                 let (closure, resources, wants) = &*rel;
                 for r in resources {
                     for y in wants {
-                        let a = before.decide(s, r, y, false, None)?.allowed();
-                        let b = after.decide(s, r, y, false, None)?.allowed();
+                        let a = before.next().decide(s, r, y, false, None)?.allowed();
+                        let b = after.next().decide(s, r, y, false, None)?.allowed();
                         if a == b {
                             continue;
                         }
@@ -468,13 +497,14 @@ mod tests {
         Ok(())
     }
 
-    /// A change to a group with more members than one view serves
-    /// ([`CHANGES_VIEW`], [`WHAT_CAN_VIEW`]) is reported for every member,
-    /// as the reference replay reports it.
+    /// A change to a group whose members need many more decisions than one
+    /// view makes ([`DECISIONS_PER_VIEW`], 7 in tests: views are renewed
+    /// between members and within one member's decisions) is reported for
+    /// every member, as the reference replay reports it.
     #[test]
     fn a_large_group_changes_for_every_member_across_renewed_views() -> Result<(), QueryError> {
         use crate::query::test_log::{grant, join, revoke};
-        let n = 2 * CHANGES_VIEW.max(WHAT_CAN_VIEW) + 7;
+        let n = 135;
         let mut events = vec![
             join("group:big", "group:top", -400),
             grant("group:top", "db", "read,write", -300, None),
