@@ -38,6 +38,7 @@ use super::index::{
     HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS, MEMBER_OF, SIGNERS, TIMELINE,
 };
 use crate::entry::Entry;
+use crate::event::Event;
 use crate::ident::{AuthorityName, Resource, Right, Subject};
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -405,6 +406,7 @@ impl<'s> Queries<'s> {
             for x in &touched {
                 affected.extend(probe.static_closure(x, MEMBERS)?);
             }
+            let scope = change_scope(&events);
             let just_before = Timestamp::from_micros(t.as_micros().saturating_sub(1));
             // A change to a large group affects thousands of members, each
             // with thousands of decisions: the views are renewed, and the
@@ -429,7 +431,12 @@ impl<'s> Queries<'s> {
                     }
                 };
                 let (closure, resources, wants) = &*rel;
-                for r in resources {
+                let in_scope = |r: &Resource| {
+                    scope
+                        .as_ref()
+                        .is_none_or(|sc| sc.iter().any(|x| x.covers(r)))
+                };
+                for r in resources.iter().filter(|r| in_scope(r)) {
                     for y in wants {
                         let a = before.next().decide(s, r, y, false, None)?.allowed();
                         let b = after.next().decide(s, r, y, false, None)?.allowed();
@@ -457,6 +464,24 @@ impl<'s> Queries<'s> {
         sort_changes(&mut out);
         Ok(out)
     }
+}
+
+/// The resources whose decisions the events of one instant can change:
+/// `Some(list)` when every event is a grant, revoke or ban (a grant that
+/// expires at the instant included), since a decision on `r` reads only the
+/// records on `r` and its ancestors, so such an event on `R` changes
+/// decisions only on what `R` covers; `None` (every resource) when a join,
+/// leave, share or unshare is among them.
+fn change_scope(events: &[Entry]) -> Option<Vec<Resource>> {
+    events
+        .iter()
+        .map(|e| match e.body() {
+            Event::Grant { resource, .. } | Event::Revoke { resource, .. } => {
+                Some(resource.clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
