@@ -14,7 +14,7 @@ src="${1:-${ACCESS_LEDGER_BENCH_DIR:-$PWD/target/bench-ledger-1m}/synth-1000000}
 work="${2:-$(mktemp -d "${TMPDIR:-/tmp}/measure-export.XXXXXX")}"
 [ -d "$src" ] || { echo "error: no ledger at $src" >&2; exit 2; }
 cargo build --release --quiet
-bin="$PWD/target/release/access-ledger"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/access-ledger"
 key="$work/synth-admin.key"
 vkey="$(cargo bench --quiet --bench export -- --write-key "$key")"
 echo "== machine"
