@@ -168,13 +168,21 @@ pub(in crate::query) fn split(key: &[u8], name_at: Option<usize>) -> Option<Part
             _ => return None,
         },
     };
-    let t = <[u8; 8]>::try_from(&key[tail_at..tail_at + 8]).ok()?;
-    let s = <[u8; 8]>::try_from(&key[tail_at + 8..]).ok()?;
-    Some(Parts {
+    Some(tail(key, tail_at, name))
+}
+
+/// The parts of `key` with its tail at `tail_at` (the key's last [`TAIL`]
+/// bytes, which the caller MUST have checked are there) and `name`.
+fn tail<'k>(key: &'k [u8], tail_at: usize, name: &'k [u8]) -> Parts<'k> {
+    let mut t = [0; 8];
+    t.copy_from_slice(&key[tail_at..tail_at + 8]);
+    let mut s = [0; 8];
+    s.copy_from_slice(&key[tail_at + 8..]);
+    Parts {
         name,
         time: time_from(t),
         seq: u64::from_be_bytes(s),
-    })
+    }
 }
 
 /// Takes apart a named key by its *first* name (right after the space byte)
@@ -189,13 +197,7 @@ pub(in crate::query) fn split_first(key: &[u8]) -> Option<Parts<'_>> {
     if end == 0 {
         return None;
     }
-    let t = <[u8; 8]>::try_from(&key[tail_at..tail_at + 8]).ok()?;
-    let s = <[u8; 8]>::try_from(&key[tail_at + 8..]).ok()?;
-    Some(Parts {
-        name: &body[..end],
-        time: time_from(t),
-        seq: u64::from_be_bytes(s),
-    })
+    Some(tail(key, tail_at, &body[..end]))
 }
 
 /// Whether resource name `a` is `b` or an ancestor of `b`, compared as key

@@ -149,18 +149,16 @@ fn put_share(
     seq: u64,
     v: Vec<u8>,
 ) {
-    let key = |space, names: [&str; 3]| {
-        names
-            .iter()
-            .fold(Key::new(space), |k, n| k.name(n))
-            .time(eff)
-            .seq(seq)
-            .0
-    };
     let (from, to, resource) = (from.as_str(), to.as_str(), resource.as_str());
-    sink.put(key(SHARES_TO, [to, resource, from]), v);
-    sink.put(key(SHARES_FROM, [from, resource, to]), vec![]);
-    sink.put(key(SHARES_OF, [resource, from, to]), vec![]);
+    sink.put(event_key(SHARES_TO, &[to, resource, from], eff, seq), v);
+    sink.put(
+        event_key(SHARES_FROM, &[from, resource, to], eff, seq),
+        vec![],
+    );
+    sink.put(
+        event_key(SHARES_OF, &[resource, from, to], eff, seq),
+        vec![],
+    );
 }
 
 /// One value under a pair of mirrored spaces: `spaces[0] a\0 b\0 eff seq` and
@@ -174,16 +172,18 @@ fn put_mirrored(
     v: Vec<u8>,
 ) {
     let [a, b] = names;
-    let key = |space, first, second| {
-        Key::new(space)
-            .name(first)
-            .name(second)
-            .time(eff)
-            .seq(seq)
-            .0
-    };
-    sink.put(key(spaces[0], a, b), v.clone());
-    sink.put(key(spaces[1], b, a), v);
+    sink.put(event_key(spaces[0], &[a, b], eff, seq), v.clone());
+    sink.put(event_key(spaces[1], &[b, a], eff, seq), v);
+}
+
+/// The key of an event under `space`: its names in order, then `eff seq`.
+fn event_key(space: u8, names: &[&str], eff: Timestamp, seq: u64) -> Vec<u8> {
+    names
+        .iter()
+        .fold(Key::new(space), |k, n| k.name(n))
+        .time(eff)
+        .seq(seq)
+        .0
 }
 
 #[cfg(test)]
