@@ -28,10 +28,14 @@ use crate::ident::{AuthorityName, Origin, Resource, Rights, Subject};
 use crate::keys::PublicKey;
 use crate::time::{Timestamp, Zone};
 
-/// Up to this many subjects at or below a grantee, rule 6 looks for the ones
-/// below a banned group by searching up from each; beyond it, it lists the
-/// group's members once.
+/// Up to this many subjects at or below a banned subject (or a grantee),
+/// rule 6 finds the ones also at or below the other side by searching up
+/// from each; beyond it, it lists both sides' members and intersects them.
+/// Small under test, so that the unit tests take both ways.
+#[cfg(not(test))]
 const SMALL_CLOSURE: usize = 64;
+#[cfg(test)]
+const SMALL_CLOSURE: usize = 2;
 
 /// Where an entry comes from, for the rules that judge only new input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -731,6 +735,29 @@ impl LedgerState {
         false
     }
 
+    /// Every subject reachable from `x` along `edges`, whatever the time, if
+    /// they are at most `cap`; `None` as soon as there are more.
+    fn closure_within<'a>(
+        &'a self,
+        x: &'a Subject,
+        edges: &'a BTreeMap<Subject, BTreeSet<Subject>>,
+        cap: usize,
+    ) -> Option<BTreeSet<&'a Subject>> {
+        let mut seen = BTreeSet::from([x]);
+        let mut stack = vec![x];
+        while let Some(n) = stack.pop() {
+            for g in edges.get(n).into_iter().flatten() {
+                if seen.insert(g) {
+                    if seen.len() > cap {
+                        return None;
+                    }
+                    stack.push(g);
+                }
+            }
+        }
+        Some(seen)
+    }
+
     /// Every subject reachable from `x` along `edges`, whatever the time.
     fn static_closure<'a>(
         &'a self,
@@ -796,40 +823,45 @@ impl LedgerState {
         if overlapping.is_empty() {
             return vec![];
         }
-        // Subjects whose bans could reach x or a member of x: x, its members,
-        // and every group above them (the graph of all joins, any time).
-        let downs = self.static_closure(x, &self.members);
-        let mut candidates: BTreeSet<&Subject> = downs.clone();
-        let mut stack: Vec<&Subject> = downs.iter().copied().collect();
-        while let Some(n) = stack.pop() {
-            for g in self.groups.get(n).into_iter().flatten() {
-                if candidates.insert(g) {
-                    stack.push(g);
-                }
-            }
-        }
+        // The subjects at or below x, listed only if a ban needs them.
+        let mut downs: Option<BTreeSet<&Subject>> = None;
         let mut out = Vec::new();
-        for b in overlapping
-            .into_iter()
-            .filter(|b| candidates.contains(&b.subject))
-        {
+        for b in overlapping {
             // The subjects that are, at some time, both `x` or below it and
             // `B` or below it: a hit is a path from one of them up to each
-            // at one instant. Found from whichever side is small.
-            let common: Vec<&Subject> = if downs.len() <= SMALL_CLOSURE {
-                downs
-                    .iter()
-                    .copied()
-                    .filter(|c| self.reaches(c, &b.subject))
-                    .collect()
-            } else {
-                let below_ban = self.static_closure(&b.subject, &self.members);
-                downs
-                    .iter()
-                    .copied()
-                    .filter(|c| below_ban.contains(c))
-                    .collect()
-            };
+            // at one instant. Found from whichever side is small: a banned
+            // agency or user has no members, so this is one upward search
+            // from it, however large a group `x` is.
+            let common: Vec<&Subject> =
+                match self.closure_within(&b.subject, &self.members, SMALL_CLOSURE) {
+                    Some(below_ban) => below_ban
+                        .into_iter()
+                        .filter(|c| self.reaches(c, x))
+                        .collect(),
+                    None => {
+                        let downs =
+                            downs.get_or_insert_with(|| self.static_closure(x, &self.members));
+                        if downs.len() <= SMALL_CLOSURE {
+                            downs
+                                .iter()
+                                .copied()
+                                .filter(|c| self.reaches(c, &b.subject))
+                                .collect()
+                        } else {
+                            let below_ban = self.static_closure(&b.subject, &self.members);
+                            let (small, large) = if below_ban.len() <= downs.len() {
+                                (&below_ban, &*downs)
+                            } else {
+                                (&*downs, &below_ban)
+                            };
+                            small
+                                .iter()
+                                .copied()
+                                .filter(|c| large.contains(c))
+                                .collect()
+                        }
+                    }
+                };
             if common.is_empty() {
                 continue;
             }

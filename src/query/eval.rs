@@ -736,6 +736,45 @@ impl<'s> Eval<'s> {
         Ok(out)
     }
 
+    /// The resources of [`Eval::relevant`] that one of `roots` covers:
+    /// the same as filtering its answer, from a scan of only the records of
+    /// each subject of `closure` on each root and below it.
+    pub(super) fn relevant_under(
+        &self,
+        closure: &BTreeSet<Subject>,
+        roots: &BTreeSet<Resource>,
+    ) -> Result<BTreeSet<Resource>, StoreError> {
+        let mut resources = BTreeSet::new();
+        for x in closure {
+            let at = Key::new(GRANTS).name(x.as_str()).0.len();
+            for root in roots {
+                let prefix = Key::new(GRANTS)
+                    .name(x.as_str())
+                    .name_start(root.as_str())
+                    .0;
+                let mut prev: Option<Vec<u8>> = None;
+                for kv in self.store.scan_prefix(&prefix) {
+                    let (k, _) = kv?;
+                    let p = self.split(&k, Some(at))?;
+                    if !self.visible(p.seq)
+                        || prev.as_deref() == Some(p.name)
+                        || !name_covers(root.as_str().as_bytes(), p.name)
+                    {
+                        continue;
+                    }
+                    prev = Some(p.name.to_vec());
+                    resources.insert(resource_from(p.name).ok_or_else(|| self.damaged(&k))?);
+                }
+            }
+        }
+        Ok(resources)
+    }
+
+    /// The named rights of [`Eval::relevant`] for `x` alone.
+    pub(super) fn named_rights(&self, x: &Subject) -> Result<BTreeSet<Right>, StoreError> {
+        Ok(self.relevant(&BTreeSet::from([x.clone()]))?.1)
+    }
+
     /// The resources and named rights of the visible grants and revokes of the
     /// subjects in `closure` (any effective time).
     pub(super) fn relevant(

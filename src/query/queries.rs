@@ -24,6 +24,7 @@
 //! ancestor of the resource (every subject's covering records at once), one
 //! `X M` scan per group that holds the right, and one `X m` scan per candidate.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
@@ -91,6 +92,20 @@ impl<'s> Renewing<'s> {
 /// Subjects whose group closure and relevant resources [`Queries::changes`]
 /// keeps from one instant to the next (then it starts again).
 const RELEVANT_KEPT: usize = 1024;
+
+/// Up to this many resources in an instant's scope, [`Queries::changes`]
+/// finds a subject's candidate resources by scanning the scope's subtrees
+/// only, not every record of the subject's groups.
+const SCOPED_ROOTS: usize = 16;
+
+/// What [`Queries::changes`] keeps of one subject: its groups (any time),
+/// the rights it is asked about (rule 10), and, once needed, every
+/// candidate resource.
+struct Relevance {
+    closure: BTreeSet<Subject>,
+    wants: Vec<Want>,
+    resources: RefCell<Option<Rc<BTreeSet<Resource>>>>,
+}
 
 /// Queries answered from the indexes of a store: the answers docs/SEMANTICS.md
 /// defines, the same as [`crate::Projection`] gives by a replay of the log.
@@ -387,8 +402,11 @@ impl<'s> Queries<'s> {
                 }
             }
         }
-        type Relevant = (BTreeSet<Subject>, BTreeSet<Resource>, Vec<Want>);
-        let mut relevant: HashMap<Subject, Rc<Relevant>> = HashMap::new();
+        let mut relevant: HashMap<Subject, Rc<Relevance>> = HashMap::new();
+        // The named rights of each subject's own records, for the run: a
+        // few rights each.
+        let mut named_of: HashMap<Subject, Rc<BTreeSet<Right>>> = HashMap::new();
+        let mut join_scopes: HashMap<Subject, Rc<BTreeSet<Resource>>> = HashMap::new();
         let mut out = Vec::new();
         let total = instants.len() as u64;
         for (done, (t, seqs)) in instants.into_iter().enumerate() {
@@ -396,17 +414,18 @@ impl<'s> Queries<'s> {
                 progress(done as u64, total);
             }
             let mut events = Vec::new();
-            let mut touched = BTreeSet::new();
             for seq in seqs {
-                let e = self.entry(seq)?;
-                touched.extend(e.body().subjects().into_iter().cloned());
-                events.push(e);
+                events.push(self.entry(seq)?);
             }
-            let mut affected = BTreeSet::new();
-            for x in &touched {
-                affected.extend(probe.static_closure(x, MEMBERS)?);
+            // Who can be affected at this instant, and on what.
+            let mut affected: BTreeMap<Subject, Scope> = BTreeMap::new();
+            for e in &events {
+                for (root, scope) in self.event_scopes(&probe, e, &mut join_scopes)? {
+                    for s in probe.static_closure(&root, MEMBERS)? {
+                        affected.entry(s).or_default().add(&scope);
+                    }
+                }
             }
-            let scope = change_scope(&events);
             let just_before = Timestamp::from_micros(t.as_micros().saturating_sub(1));
             // A change to a large group affects thousands of members, each
             // with thousands of decisions: the views are renewed, and the
@@ -414,7 +433,7 @@ impl<'s> Queries<'s> {
             // (answers are the same).
             let mut before = Renewing::new(self.store, just_before, kseq);
             let mut after = Renewing::new(self.store, t, kseq);
-            for s in &affected {
+            for (s, scope) in &affected {
                 if relevant.len() >= RELEVANT_KEPT {
                     relevant.clear();
                 }
@@ -422,21 +441,48 @@ impl<'s> Queries<'s> {
                     Some(r) => r.clone(),
                     None => {
                         let closure = probe.static_closure(s, MEMBER_OF)?;
-                        let (resources, named) = probe.relevant(&closure)?;
+                        let mut named = BTreeSet::new();
+                        for x in &closure {
+                            let of_x = match named_of.get(x) {
+                                Some(n) => n.clone(),
+                                None => {
+                                    let n = Rc::new(probe.named_rights(x)?);
+                                    named_of.insert(x.clone(), n.clone());
+                                    n
+                                }
+                            };
+                            named.extend(of_x.iter().cloned());
+                        }
                         let mut wants: Vec<Want> = named.into_iter().map(Want::Named).collect();
                         wants.push(Want::Unnamed);
-                        let r = Rc::new((closure, resources, wants));
+                        let r = Rc::new(Relevance {
+                            closure,
+                            wants,
+                            resources: RefCell::new(None),
+                        });
                         relevant.insert(s.clone(), r.clone());
                         r
                     }
                 };
-                let (closure, resources, wants) = &*rel;
-                let in_scope = |r: &Resource| {
-                    scope
-                        .as_ref()
-                        .is_none_or(|sc| sc.iter().any(|x| x.covers(r)))
+                let (closure, wants) = (&rel.closure, &rel.wants);
+                // The candidate resources in scope: from a scan of the
+                // scope's subtrees when it is a few resources, else from
+                // every candidate of the subject (kept with it).
+                let resources: Rc<BTreeSet<Resource>> = match scope.roots(SCOPED_ROOTS) {
+                    Some(roots) => Rc::new(probe.relevant_under(closure, &roots)?),
+                    None => {
+                        let cached = rel.resources.borrow().clone();
+                        match cached {
+                            Some(all) => all,
+                            None => {
+                                let all = Rc::new(probe.relevant(closure)?.0);
+                                *rel.resources.borrow_mut() = Some(all.clone());
+                                all
+                            }
+                        }
+                    }
                 };
-                for r in resources.iter().filter(|r| in_scope(r)) {
+                for r in resources.iter().filter(|r| scope.covers(r)) {
                     for y in wants {
                         let a = before.next().decide(s, r, y, false, None)?.allowed();
                         let b = after.next().decide(s, r, y, false, None)?.allowed();
@@ -466,22 +512,113 @@ impl<'s> Queries<'s> {
     }
 }
 
-/// The resources whose decisions the events of one instant can change:
-/// `Some(list)` when every event is a grant, revoke or ban (a grant that
-/// expires at the instant included), since a decision on `r` reads only the
-/// records on `r` and its ancestors, so such an event on `R` changes
-/// decisions only on what `R` covers; `None` (every resource) when a join,
-/// leave, share or unshare is among them.
-fn change_scope(events: &[Entry]) -> Option<Vec<Resource>> {
-    events
-        .iter()
-        .map(|e| match e.body() {
-            Event::Grant { resource, .. } | Event::Revoke { resource, .. } => {
-                Some(resource.clone())
+/// The resources on which an instant's events can change a subject's
+/// decisions: every resource, or those covered by a resource of one of the
+/// sets (each set a resource's self-or-ancestors lookup).
+#[derive(Debug, Default)]
+enum Scope {
+    /// Nothing yet.
+    #[default]
+    Nothing,
+    /// Resources covered by one of these.
+    Covered(Vec<Rc<BTreeSet<Resource>>>),
+    /// Every resource.
+    Every,
+}
+
+impl Scope {
+    fn add(&mut self, other: &Option<Rc<BTreeSet<Resource>>>) {
+        match (&mut *self, other) {
+            (Scope::Every, _) => {}
+            (_, None) => *self = Scope::Every,
+            (Scope::Nothing, Some(set)) => *self = Scope::Covered(vec![set.clone()]),
+            (Scope::Covered(sets), Some(set)) => {
+                if !sets.iter().any(|s| Rc::ptr_eq(s, set)) {
+                    sets.push(set.clone());
+                }
             }
-            _ => None,
+        }
+    }
+
+    /// The resources of the sets, if there are at most `max` (and at least
+    /// one set): what a subtree scan can start from.
+    fn roots(&self, max: usize) -> Option<BTreeSet<Resource>> {
+        let Scope::Covered(sets) = self else {
+            return None;
+        };
+        let mut roots = BTreeSet::new();
+        for set in sets {
+            roots.extend(set.iter().cloned());
+            if roots.len() > max {
+                return None;
+            }
+        }
+        Some(roots)
+    }
+
+    /// Whether a decision on `r` may change: `r` or an ancestor is in a set.
+    fn covers(&self, r: &Resource) -> bool {
+        match self {
+            Scope::Nothing => false,
+            Scope::Every => true,
+            Scope::Covered(sets) => r
+                .self_and_ancestors()
+                .any(|a| sets.iter().any(|s| s.contains(&a))),
+        }
+    }
+}
+
+impl<'s> Queries<'s> {
+    /// Whose decisions one event taking effect (or a grant expiring) can
+    /// change, and on what: `(root, scope)` pairs, meaning the root and every
+    /// subject below it (its members, recursively, any time), on the
+    /// resources the scope covers (`None`: every resource). A decision on `r`
+    /// for `s` reads only the grant, revoke and ban records of `s` and the
+    /// groups above it, on `r` and its ancestors (docs/SEMANTICS.md, rules
+    /// 4 to 7), so:
+    /// - a grant, revoke or ban of `x` on `R` changes only `x` and its
+    ///   members, on what `R` covers;
+    /// - a join or leave of `m` to `g` changes only `m` and its members (a
+    ///   group's other members keep their groups), on what the records of
+    ///   `g` and the groups above it (any time) cover;
+    /// - a share or unshare changes no decision (sharing is an analysis:
+    ///   rule 11).
+    fn event_scopes(
+        &self,
+        probe: &Eval<'s>,
+        e: &Entry,
+        join_scopes: &mut HashMap<Subject, Rc<BTreeSet<Resource>>>,
+    ) -> Result<Vec<(Subject, Option<Rc<BTreeSet<Resource>>>)>, QueryError> {
+        Ok(match e.body() {
+            Event::Grant {
+                subject, resource, ..
+            }
+            | Event::Revoke {
+                subject, resource, ..
+            } => vec![(
+                subject.clone(),
+                Some(Rc::new(BTreeSet::from([resource.clone()]))),
+            )],
+            Event::Join { member, group, .. } | Event::Leave { member, group, .. } => {
+                let scope = match join_scopes.get(group) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let above = probe.static_closure(group, MEMBER_OF)?;
+                        let s = Rc::new(probe.relevant(&above)?.0);
+                        join_scopes.insert(group.clone(), s.clone());
+                        s
+                    }
+                };
+                vec![(member.clone(), Some(scope))]
+            }
+            Event::Share { .. } | Event::Unshare { .. } => vec![],
+            other => other
+                .subjects()
+                .into_iter()
+                .map(|x| (x.clone(), None))
+                .collect(),
         })
-        .collect()
+    }
 }
 
 #[cfg(test)]
