@@ -512,6 +512,9 @@ impl<'s> Queries<'s> {
     }
 }
 
+/// A set of resources shared by every subject an event can affect.
+type Resources = Rc<BTreeSet<Resource>>;
+
 /// The resources on which an instant's events can change a subject's
 /// decisions: every resource, or those covered by a resource of one of the
 /// sets (each set a resource's self-or-ancestors lookup).
@@ -527,7 +530,7 @@ enum Scope {
 }
 
 impl Scope {
-    fn add(&mut self, other: &Option<Rc<BTreeSet<Resource>>>) {
+    fn add(&mut self, other: &Option<Resources>) {
         match (&mut *self, other) {
             (Scope::Every, _) => {}
             (_, None) => *self = Scope::Every,
@@ -588,7 +591,7 @@ impl<'s> Queries<'s> {
         probe: &Eval<'s>,
         e: &Entry,
         join_scopes: &mut HashMap<Subject, Rc<BTreeSet<Resource>>>,
-    ) -> Result<Vec<(Subject, Option<Rc<BTreeSet<Resource>>>)>, QueryError> {
+    ) -> Result<Vec<(Subject, Option<Resources>)>, QueryError> {
         Ok(match e.body() {
             Event::Grant {
                 subject, resource, ..
