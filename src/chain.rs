@@ -796,11 +796,16 @@ impl LedgerState {
     ) -> Vec<BanHit<'_>> {
         // The bans overlapping the grant, found by resource: on the grant's
         // resource or an ancestor, or below it.
+        // A ban of `B` can reach `x` only through a subject at or below both,
+        // so `B` or `x` must be a group (only groups have members; a ban of
+        // another individual never reaches an individual): the bans of
+        // individuals are skipped, unread, for a grant to an individual.
+        let x_is_group = x.is_group();
         let mut overlapping: Vec<&Ban> = Vec::new();
         let mut on = |r: &Resource, subjects: &BTreeSet<Subject>| {
             for b in subjects
                 .iter()
-                .filter(|b| *b != x)
+                .filter(|b| *b != x && (x_is_group || b.is_group()))
                 .flat_map(|b| self.bans.get(b).into_iter().flatten())
                 .filter(|b| &b.resource == r && b.overlaps_grant(resource, rights, until))
             {
