@@ -37,6 +37,14 @@ const SMALL_CLOSURE: usize = 64;
 #[cfg(test)]
 const SMALL_CLOSURE: usize = 2;
 
+/// Up to this many bans overlapping a grant, rule 6 searches between the
+/// grantee and each banned subject; beyond it, it lists the grantee's members
+/// once. Small under test, so that the unit tests take both ways.
+#[cfg(not(test))]
+const FEW_BANS: usize = 4;
+#[cfg(test)]
+const FEW_BANS: usize = 1;
+
 /// Where an entry comes from, for the rules that judge only new input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provenance {
@@ -830,6 +838,7 @@ impl LedgerState {
         }
         // The subjects at or below x, listed only if a ban needs them.
         let mut downs: Option<BTreeSet<&Subject>> = None;
+        let many = overlapping.len() > FEW_BANS;
         let mut out = Vec::new();
         for b in overlapping {
             // The subjects that are, at some time, both `x` or below it and
@@ -839,6 +848,16 @@ impl LedgerState {
             // from it, however large a group `x` is.
             let common: Vec<&Subject> =
                 match self.closure_within(&b.subject, &self.members, SMALL_CLOSURE) {
+                    // With many bans to try, x's members are listed once;
+                    // with a few, each is one search between the two.
+                    Some(below_ban) if many => {
+                        let downs =
+                            downs.get_or_insert_with(|| self.static_closure(x, &self.members));
+                        below_ban
+                            .into_iter()
+                            .filter(|c| downs.contains(c))
+                            .collect()
+                    }
                     Some(below_ban) => below_ban
                         .into_iter()
                         .filter(|c| self.reaches(c, x))
