@@ -93,6 +93,10 @@ impl<'s> Renewing<'s> {
 /// keeps from one instant to the next (then it starts again).
 const RELEVANT_KEPT: usize = 1024;
 
+/// Groups whose join scope (see `Queries::event_scopes`) [`Queries::changes`]
+/// keeps from one join to the next (then it starts again).
+const JOIN_SCOPES_KEPT: usize = 64;
+
 /// Up to this many resources in an instant's scope, [`Queries::changes`]
 /// finds a subject's candidate resources by scanning the scope's subtrees
 /// only, not every record of the subject's groups.
@@ -104,7 +108,7 @@ const SCOPED_ROOTS: usize = 16;
 struct Relevance {
     closure: BTreeSet<Subject>,
     wants: Vec<Want>,
-    resources: RefCell<Option<Rc<BTreeSet<Resource>>>>,
+    resources: RefCell<Option<Resources>>,
 }
 
 /// Queries answered from the indexes of a store: the answers docs/SEMANTICS.md
@@ -406,7 +410,10 @@ impl<'s> Queries<'s> {
         // The named rights of each subject's own records, for the run: a
         // few rights each.
         let mut named_of: HashMap<Subject, Rc<BTreeSet<Right>>> = HashMap::new();
-        let mut join_scopes: HashMap<Subject, Rc<BTreeSet<Resource>>> = HashMap::new();
+        // What the records of each joined group and the groups above it
+        // cover: thousands of resources for a group at 1M entries, so at
+        // most `JOIN_SCOPES_KEPT` are kept (then it starts again).
+        let mut join_scopes: HashMap<Subject, Resources> = HashMap::new();
         let mut out = Vec::new();
         let total = instants.len() as u64;
         for (done, (t, seqs)) in instants.into_iter().enumerate() {
@@ -468,7 +475,7 @@ impl<'s> Queries<'s> {
                 // The candidate resources in scope: from a scan of the
                 // scope's subtrees when it is a few resources, else from
                 // every candidate of the subject (kept with it).
-                let resources: Rc<BTreeSet<Resource>> = match scope.roots(SCOPED_ROOTS) {
+                let resources: Resources = match scope.roots(SCOPED_ROOTS) {
                     Some(roots) => Rc::new(probe.relevant_under(closure, &roots)?),
                     None => {
                         let cached = rel.resources.borrow().clone();
@@ -524,7 +531,7 @@ enum Scope {
     #[default]
     Nothing,
     /// Resources covered by one of these.
-    Covered(Vec<Rc<BTreeSet<Resource>>>),
+    Covered(Vec<Resources>),
     /// Every resource.
     Every,
 }
@@ -590,7 +597,7 @@ impl<'s> Queries<'s> {
         &self,
         probe: &Eval<'s>,
         e: &Entry,
-        join_scopes: &mut HashMap<Subject, Rc<BTreeSet<Resource>>>,
+        join_scopes: &mut HashMap<Subject, Resources>,
     ) -> Result<Vec<(Subject, Option<Resources>)>, QueryError> {
         Ok(match e.body() {
             Event::Grant {
@@ -603,6 +610,9 @@ impl<'s> Queries<'s> {
                 Some(Rc::new(BTreeSet::from([resource.clone()]))),
             )],
             Event::Join { member, group, .. } | Event::Leave { member, group, .. } => {
+                if join_scopes.len() >= JOIN_SCOPES_KEPT {
+                    join_scopes.clear();
+                }
                 let scope = match join_scopes.get(group) {
                     Some(s) => s.clone(),
                     None => {
