@@ -425,8 +425,9 @@ impl Tables {
             });
         }
         let mut exposures = Vec::new();
+        let reached = state.ever_members(shared.keys());
         for b in state.bans() {
-            for d in ledger.back_doors(&state, &shared, b, &[end])? {
+            for d in ledger.back_doors(&state, &shared, &reached, b, &[end])? {
                 exposures.push(ExposureRow {
                     ban: b.seq,
                     subject: d.subject,

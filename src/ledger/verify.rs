@@ -228,13 +228,14 @@ impl Ledger {
         now: Timestamp,
     ) -> Result<Vec<BanReport>, LedgerError> {
         let mut out = Vec::new();
+        let reached = state.ever_members(shared.keys());
         for b in state.bans() {
             let held = held.remove(&b.seq).unwrap_or_default();
             let mut instants = vec![b.effective_at];
             if now > b.effective_at {
                 instants.push(now);
             }
-            let paths = self.back_doors(state, shared, b, &instants)?;
+            let paths = self.back_doors(state, shared, &reached, b, &instants)?;
             let commitment = if !paths.is_empty() {
                 Commitment::BackDoorOpen { held, paths }
             } else if !held.is_empty() {
@@ -263,21 +264,22 @@ impl Ledger {
     /// each of `instants` (as known at the head of `state`'s log), from
     /// `exposure`: for each covered subject that is, or is a member of, a
     /// share recipient (`shared`: recipient -> the resources shared with
-    /// it), on the ban's resource and on each resource below it shared with
-    /// that subject or one of its groups. A path found at several instants
-    /// is listed once, at the first.
+    /// it; `reached`: `state.ever_members(shared.keys())`, the same for every
+    /// ban, so computed once by the caller), on the ban's resource and on
+    /// each resource below it shared with that subject or one of its
+    /// groups. A path found at several instants is listed once, at the first.
     pub(crate) fn back_doors(
         &self,
         state: &LedgerState,
         shared: &BTreeMap<Subject, BTreeSet<Resource>>,
+        reached: &BTreeSet<Subject>,
         b: &crate::chain::Ban,
         instants: &[Timestamp],
     ) -> Result<Vec<BackDoor>, LedgerError> {
         let queries = self.queries();
-        let reached_by_shares = state.ever_members(shared.keys());
         let covered = state.ever_members([&b.subject]);
         let mut paths: Vec<BackDoor> = Vec::new();
-        for c in covered.intersection(&reached_by_shares) {
+        for c in covered.intersection(reached) {
             let mut resources = BTreeSet::from([b.resource.clone()]);
             for x in state.ever_groups(c) {
                 resources.extend(
