@@ -9,7 +9,7 @@ use super::{exit, Context, Failure};
 impl Backup {
     /// Copies the ledger to `--out` and checks the copy.
     pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
-        let ledger = ctx.open()?;
+        let ledger = ctx.open_to_scan()?;
         let report = ledger.backup(&self.out)?;
         drop(ledger);
         let mut out = std::io::stdout().lock();

@@ -121,6 +121,12 @@ impl Context {
         Ledger::open(&self.ledger, self.wait).map_err(Failure::from)
     }
 
+    /// Opens the ledger to read all of it once (`verify`, `backup`), with a
+    /// small page cache: see [`Ledger::open_to_scan`].
+    pub fn open_to_scan(&self) -> Result<Ledger, Failure> {
+        Ledger::open_to_scan(&self.ledger, self.wait).map_err(Failure::from)
+    }
+
     /// Opens the ledger for `key` to sign on, checking first what the key's
     /// holder has not verified yet (the whole log at a key's first use, with
     /// progress on a terminal). A key that is no authority here is left to

@@ -12,7 +12,7 @@ use super::{exit, Context, Failure};
 impl Verify {
     /// Replays the whole log and reports what it checked.
     pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
-        let ledger = ctx.open()?;
+        let ledger = ctx.open_to_scan()?;
         let mut progress = Progress::new("verifying");
         let report = ledger.verify(|d, t| progress.update(d, t))?;
         let mut out = std::io::stdout().lock();

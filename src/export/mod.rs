@@ -245,7 +245,7 @@ pub fn export(
         ledger.backup(&copy_dir)?;
         // Writers may go on from here: everything else reads the copy.
         drop(ledger);
-        let copy = Ledger::open(&copy_dir, Duration::ZERO)?;
+        let copy = Ledger::open_to_scan(&copy_dir, Duration::ZERO)?;
         if copy.len() != cp.checkpoint().size() {
             return Err(ExportError::Invalid(format!(
                 "the copy holds {} entries, the checkpoint {}",

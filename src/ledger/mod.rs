@@ -212,7 +212,17 @@ impl Ledger {
 
     /// Opens the ledger in `dir`, waiting up to `wait` for another process.
     pub fn open(dir: &Path, wait: Duration) -> Result<Ledger, LedgerError> {
-        let store = Store::open(dir, wait)?;
+        Self::open_store(dir, Store::open(dir, wait)?)
+    }
+
+    /// [`Ledger::open`] for a process that reads the whole store once
+    /// (`verify`, `backup`, `export`): the same checks, with a small page
+    /// cache ([`Store::open_to_scan`]).
+    pub fn open_to_scan(dir: &Path, wait: Duration) -> Result<Ledger, LedgerError> {
+        Self::open_store(dir, Store::open_to_scan(dir, wait)?)
+    }
+
+    fn open_store(dir: &Path, store: Store) -> Result<Ledger, LedgerError> {
         let count = store.entry_count()?;
         // Only the length is compared here: sled's recovery drops a tail, it
         // does not change entries, and a changed entry fails `verify` by its
