@@ -5,8 +5,9 @@
 //! For each size in `ACCESS_LEDGER_BENCH_SIZES` (default `100000,1000000`;
 //! 3,000 when run without `--bench`, as `cargo test --all-targets` does), on
 //! the synthetic ledger (`common::ledger`):
-//! - the time to open it (`Ledger::open`: sled, the latest rules-state
-//!   snapshot and the entries after it);
+//! - the time to open it as the `verify` command does
+//!   (`Ledger::open_to_scan`: sled with a small page cache, the latest
+//!   rules-state snapshot and the entries after it);
 //! - `verify` with every derived-data check, its rate and the process's peak
 //!   RSS over it;
 //! - the limit: every entry decoded into memory beforehand (100,000 at a
@@ -60,7 +61,7 @@ fn main() {
     for n in sizes {
         let dir = common::ledger(n, Some(&base));
         let t = Instant::now();
-        let ledger = Ledger::open(&dir, Duration::from_secs(5)).expect("open");
+        let ledger = Ledger::open_to_scan(&dir, Duration::from_secs(5)).expect("open");
         let open = t.elapsed();
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let before = common::status_mib("VmRSS:");
