@@ -217,7 +217,7 @@ impl Ledger {
 
     /// [`Ledger::open`] for a process that reads the whole store once
     /// (`verify`, `backup`, `export`): the same checks, with a small page
-    /// cache ([`Store::open_to_scan`]).
+    /// cache (16 MiB; see `Store::open_to_scan`).
     pub fn open_to_scan(dir: &Path, wait: Duration) -> Result<Ledger, LedgerError> {
         Self::open_store(dir, Store::open_to_scan(dir, wait)?)
     }
