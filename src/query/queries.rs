@@ -111,6 +111,40 @@ struct Relevance {
     resources: RefCell<Option<Resources>>,
 }
 
+/// What [`Queries::changes`] keeps across instants, by subject: at most
+/// `bound` values, then it starts again (answers are the same; only the
+/// work to find them again is lost).
+struct Memo<V> {
+    bound: usize,
+    map: HashMap<Subject, Rc<V>>,
+}
+
+impl<V> Memo<V> {
+    fn new(bound: usize) -> Self {
+        Memo {
+            bound,
+            map: HashMap::new(),
+        }
+    }
+
+    /// The value kept for `key`, or `make()`'s, then kept.
+    fn get_or_make<E>(
+        &mut self,
+        key: &Subject,
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Rc<V>, E> {
+        if let Some(v) = self.map.get(key) {
+            return Ok(v.clone());
+        }
+        if self.map.len() >= self.bound {
+            self.map.clear();
+        }
+        let v = Rc::new(make()?);
+        self.map.insert(key.clone(), v.clone());
+        Ok(v)
+    }
+}
+
 /// Queries answered from the indexes of a store: the answers docs/SEMANTICS.md
 /// defines, the same as [`crate::Projection`] gives by a replay of the log.
 ///
@@ -406,14 +440,14 @@ impl<'s> Queries<'s> {
                 }
             }
         }
-        let mut relevant: HashMap<Subject, Rc<Relevance>> = HashMap::new();
+        let mut relevant: Memo<Relevance> = Memo::new(RELEVANT_KEPT);
         // The named rights of each subject's own records, for the run: a
         // few rights each.
-        let mut named_of: HashMap<Subject, Rc<BTreeSet<Right>>> = HashMap::new();
+        let mut named_of: Memo<BTreeSet<Right>> = Memo::new(usize::MAX);
         // What the records of each joined group and the groups above it
         // cover: thousands of resources for a group at 1M entries, so at
-        // most `JOIN_SCOPES_KEPT` are kept (then it starts again).
-        let mut join_scopes: HashMap<Subject, Resources> = HashMap::new();
+        // most `JOIN_SCOPES_KEPT` are kept.
+        let mut join_scopes: Memo<BTreeSet<Resource>> = Memo::new(JOIN_SCOPES_KEPT);
         let mut out = Vec::new();
         let total = instants.len() as u64;
         for (done, (t, seqs)) in instants.into_iter().enumerate() {
@@ -441,36 +475,25 @@ impl<'s> Queries<'s> {
             let mut before = Renewing::new(self.store, just_before, kseq);
             let mut after = Renewing::new(self.store, t, kseq);
             for (s, scope) in &affected {
-                if relevant.len() >= RELEVANT_KEPT {
-                    relevant.clear();
-                }
-                let rel = match relevant.get(s) {
-                    Some(r) => r.clone(),
-                    None => {
-                        let closure = probe.static_closure(s, MEMBER_OF)?;
-                        let mut named = BTreeSet::new();
-                        for x in &closure {
-                            let of_x = match named_of.get(x) {
-                                Some(n) => n.clone(),
-                                None => {
-                                    let n = Rc::new(probe.named_rights(x)?);
-                                    named_of.insert(x.clone(), n.clone());
-                                    n
-                                }
-                            };
-                            named.extend(of_x.iter().cloned());
-                        }
-                        let mut wants: Vec<Want> = named.into_iter().map(Want::Named).collect();
-                        wants.push(Want::Unnamed);
-                        let r = Rc::new(Relevance {
-                            closure,
-                            wants,
-                            resources: RefCell::new(None),
-                        });
-                        relevant.insert(s.clone(), r.clone());
-                        r
+                let rel = relevant.get_or_make(s, || -> Result<_, QueryError> {
+                    let closure = probe.static_closure(s, MEMBER_OF)?;
+                    let mut named = BTreeSet::new();
+                    for x in &closure {
+                        named.extend(
+                            named_of
+                                .get_or_make(x, || probe.named_rights(x))?
+                                .iter()
+                                .cloned(),
+                        );
                     }
-                };
+                    let mut wants: Vec<Want> = named.into_iter().map(Want::Named).collect();
+                    wants.push(Want::Unnamed);
+                    Ok(Relevance {
+                        closure,
+                        wants,
+                        resources: RefCell::new(None),
+                    })
+                })?;
                 let (closure, wants) = (&rel.closure, &rel.wants);
                 // The candidate resources in scope: from a scan of the
                 // scope's subtrees when it is a few resources, else from
@@ -597,7 +620,7 @@ impl<'s> Queries<'s> {
         &self,
         probe: &Eval<'s>,
         e: &Entry,
-        join_scopes: &mut HashMap<Subject, Resources>,
+        join_scopes: &mut Memo<BTreeSet<Resource>>,
     ) -> Result<Vec<(Subject, Option<Resources>)>, QueryError> {
         Ok(match e.body() {
             Event::Grant {
@@ -610,18 +633,9 @@ impl<'s> Queries<'s> {
                 Some(Rc::new(BTreeSet::from([resource.clone()]))),
             )],
             Event::Join { member, group, .. } | Event::Leave { member, group, .. } => {
-                if join_scopes.len() >= JOIN_SCOPES_KEPT {
-                    join_scopes.clear();
-                }
-                let scope = match join_scopes.get(group) {
-                    Some(s) => s.clone(),
-                    None => {
-                        let above = probe.static_closure(group, MEMBER_OF)?;
-                        let s = Rc::new(probe.relevant(&above)?.0);
-                        join_scopes.insert(group.clone(), s.clone());
-                        s
-                    }
-                };
+                let scope = join_scopes.get_or_make(group, || {
+                    Ok::<_, QueryError>(probe.relevant(&probe.static_closure(group, MEMBER_OF)?)?.0)
+                })?;
                 vec![(member.clone(), Some(scope))]
             }
             Event::Share { .. } | Event::Unshare { .. } => vec![],
