@@ -11,7 +11,7 @@
 //!
 //! This file depends on nothing else in the query package.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::{Serialize, Serializer};
 
@@ -439,13 +439,22 @@ pub(super) fn held_rights<E>(
 /// The answer of `what-can` from the rows of every relevant resource: a
 /// resource is kept where something is held, here or at a listed ancestor.
 pub(super) fn holdings(rows: BTreeMap<Resource, Vec<HeldRight>>) -> Vec<Holding> {
-    let holding: Vec<Resource> = rows
+    let holding: HashSet<String> = rows
         .iter()
         .filter(|(_, h)| !h.is_empty())
-        .map(|(r, _)| r.clone())
+        .map(|(r, _)| r.as_str().to_owned())
         .collect();
+    // `r` or one of its ancestors (each a prefix of r's name ending where a
+    // segment does) holds something.
+    let kept = |r: &Resource| {
+        let name = r.as_str();
+        name.match_indices('/')
+            .map(|(i, _)| &name[..i])
+            .chain(std::iter::once(name))
+            .any(|a| holding.contains(a))
+    };
     rows.into_iter()
-        .filter(|(r, _)| holding.iter().any(|a| a.covers(r)))
+        .filter(|(r, _)| kept(r))
         .map(|(resource, rights)| Holding { resource, rights })
         .collect()
 }

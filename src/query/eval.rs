@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::answer::{
-    canonical_paths, path_kind, ExposurePath, ExposureStep, RightSet, Route, StepKind, Verdict,
-    Want,
+    canonical_paths, held_rights, path_kind, ExposurePath, ExposureStep, HeldRight, RightSet,
+    Route, StepKind, Verdict, Want,
 };
 use super::index::{
     decode_membership, decode_record, name_covers, resource_from, split, subject_from, undecodable,
@@ -27,6 +27,10 @@ type Frame = (Subject, Rc<[(Subject, u64)]>, usize);
 
 /// Live shares into a subject: `(from, seq, rights left)`.
 type Shares = Rc<[(Subject, u64, RightSet)]>;
+
+/// Every visible access record of one subject (any resource, any effective
+/// time), as `(resource, record)` in key order: see [`Eval::all_records`].
+pub(super) type AllRecords = Rc<[(Resource, IndexRecord)]>;
 
 /// Whether a grant or share with this `until` is live at `at` (rule 3: `until` is exclusive).
 fn live(until: Option<Timestamp>, at: Timestamp) -> bool {
@@ -74,7 +78,11 @@ struct NodeState {
 }
 
 /// Rules 4 and 6 over the records of one subject, ordered by `(effective_at, seq)`.
-fn node_state(records: &[IndexRecord], want: &Want, at: Timestamp) -> NodeState {
+fn node_state<'a>(
+    records: impl IntoIterator<Item = &'a IndexRecord>,
+    want: &Want,
+    at: Timestamp,
+) -> NodeState {
     let mut st = NodeState::default();
     // The candidate grant is reset by every revoke, so what is left is the
     // latest grant after the last revoke.
@@ -116,6 +124,102 @@ struct Up {
     next: Option<(Subject, u64)>,
 }
 
+impl Up {
+    /// Rules 6 and 7.3 at subject `n`: its own state for the (resource,
+    /// right), combined with the [`Up`] of each group it is a member of at
+    /// `T`, given as `(group, join, up)` in name order.
+    fn of<'a>(
+        n: &Subject,
+        st: &NodeState,
+        groups: impl IntoIterator<Item = (&'a Subject, u64, &'a Up)>,
+    ) -> Up {
+        let mut u = Up {
+            ban: st.first_ban,
+            best: st.direct_grant.map(|g| (n.clone(), g, 0)),
+            next: None,
+        };
+        for (g, j, gu) in groups {
+            if let Some(b) = gu.ban {
+                u.ban = Some(u.ban.map_or(b, |a| a.min(b)));
+            }
+            if let Some((name, grant, dist)) = &gu.best {
+                let better = match &u.best {
+                    None => true,
+                    Some((bn, _, bd)) => (name, dist + 1) < (bn, *bd),
+                };
+                if better {
+                    u.best = Some((name.clone(), *grant, dist + 1));
+                    u.next = Some((g.clone(), j));
+                }
+            }
+        }
+        u
+    }
+}
+
+/// The verdict of rules 4 to 7 for a subject with state `st` and [`Up`] `u`,
+/// whose groups at `T` are `groups` (`(group, join, up)`, in name order);
+/// `next_of` gives a group's [`Up::next`]. `None` when the subject is denied
+/// without a ban (rule 8's explanation is the caller's). `because` holds at
+/// most `cap` joins of the route; the rest are counted in `omitted`.
+fn verdict_of<'a, E>(
+    st: &NodeState,
+    u: &Up,
+    groups: impl IntoIterator<Item = (&'a Subject, u64, &'a Up)>,
+    mut next_of: impl FnMut(&Subject) -> Result<Option<(Subject, u64)>, E>,
+    cap: usize,
+) -> Result<Option<Verdict>, E> {
+    if let Some((_, b)) = u.ban {
+        return Ok(Some(Verdict {
+            route: None,
+            because: vec![b],
+            banned_by: Some(b),
+            omitted: 0,
+        }));
+    }
+    if let Some(g) = st.direct_grant {
+        return Ok(Some(Verdict {
+            route: Some(Route::Direct),
+            because: vec![g],
+            banned_by: None,
+            omitted: 0,
+        }));
+    }
+    // Rule 7.3 through the groups only: the best of s's groups' routes
+    // (s's own direct access was handled above). Nobody in the closure is
+    // banned (else s would be), so every path is open.
+    let mut best: Option<(&Subject, u64, u32, &Subject, u64)> = None;
+    for (g, j, gu) in groups {
+        if let Some((name, grant, dist)) = &gu.best {
+            if best
+                .as_ref()
+                .is_none_or(|(bn, _, bd, _, _)| (name, *dist) < (*bn, *bd))
+            {
+                best = Some((name, *grant, *dist, g, j));
+            }
+        }
+    }
+    let Some((name, grant, dist, first, join)) = best else {
+        return Ok(None);
+    };
+    let mut because = vec![grant, join];
+    let mut cur = first.clone();
+    while because.len() <= cap {
+        let Some((g, j)) = next_of(&cur)? else {
+            break;
+        };
+        because.push(j);
+        cur = g;
+    }
+    let omitted = (u64::from(dist) + 2).saturating_sub(because.len() as u64);
+    Ok(Some(Verdict {
+        route: Some(Route::Group(name.clone())),
+        because,
+        banned_by: None,
+        omitted,
+    }))
+}
+
 /// One query's view of the indexes at `(T, K)`, with caches.
 ///
 /// `kseq` is the last seq known at `K` (see `Queries::known_seq`): index
@@ -135,6 +239,9 @@ pub(super) struct Eval<'s> {
     /// When set, `records` holds every subject with a record covering this
     /// resource: any other subject has none, without a scan.
     complete: Option<Resource>,
+    /// Subjects whose records were all read at once ([`Eval::all_records`]):
+    /// [`Eval::records`] picks theirs from memory instead of a scan.
+    all: HashMap<Subject, AllRecords>,
 }
 
 impl<'s> Eval<'s> {
@@ -150,7 +257,36 @@ impl<'s> Eval<'s> {
             up: HashMap::new(),
             bans: HashMap::new(),
             complete: None,
+            all: HashMap::new(),
         }
+    }
+
+    /// Every visible record of `x` (any resource, any effective time), read
+    /// by one scan and kept for the rest of the view: afterwards
+    /// [`Eval::records`] of `x` reads nothing. For queries that decide many
+    /// resources for the same subjects (`what-can`), where a scan per
+    /// resource and group is most of the cost.
+    pub(super) fn all_records(&mut self, x: &Subject) -> Result<AllRecords, StoreError> {
+        if let Some(v) = self.all.get(x) {
+            return Ok(v.clone());
+        }
+        let prefix = Key::new(GRANTS).name(x.as_str()).0;
+        let mut out: Vec<(Resource, IndexRecord)> = Vec::new();
+        for kv in self.store.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let p = self.split(&k, Some(prefix.len()))?;
+            if !self.visible(p.seq) {
+                continue;
+            }
+            let resource = match out.last() {
+                Some((r, _)) if r.as_str().as_bytes() == p.name => r.clone(),
+                _ => resource_from(p.name).ok_or_else(|| self.damaged(&k))?,
+            };
+            out.push((resource, self.record(&k, &v, &p)?));
+        }
+        let out: AllRecords = out.into();
+        self.all.insert(x.clone(), out.clone());
+        Ok(out)
     }
 
     /// Whether entry `seq` was recorded at or before `K`.
@@ -218,6 +354,23 @@ impl<'s> Eval<'s> {
         if self.complete.as_ref() == Some(r) {
             return Ok(Rc::from([]));
         }
+        if let Some(all) = self.all.get(x) {
+            // The same records a scan would count: on `r` or an ancestor,
+            // in effect at `T` (the list holds only visible ones).
+            let target = r.as_str().as_bytes();
+            let mut out: Vec<IndexRecord> = all
+                .iter()
+                .filter(|(n, rec)| rec.eff <= self.at && name_covers(n.as_str().as_bytes(), target))
+                .map(|(_, rec)| rec.clone())
+                .collect();
+            out.sort_by_key(|r| (r.eff, r.seq));
+            let out: Rc<[IndexRecord]> = out.into();
+            self.records
+                .entry(r.clone())
+                .or_default()
+                .insert(x.clone(), out.clone());
+            return Ok(out);
+        }
         // Every covering record is on an ancestor of `r`, and every ancestor
         // starts with r's first segment: one prefix scan (the segment without
         // its terminator) finds them all, and the ancestors are picked out by name.
@@ -245,7 +398,7 @@ impl<'s> Eval<'s> {
 
     fn state(&mut self, x: &Subject, r: &Resource, want: &Want) -> Result<NodeState, StoreError> {
         let records = self.records(x, r)?;
-        Ok(node_state(&records, want, self.at))
+        Ok(node_state(records.iter(), want, self.at))
     }
 
     /// Rule 5 over one membership space (`MEMBER_OF` or `MEMBERS`): the
@@ -347,28 +500,13 @@ impl<'s> Eval<'s> {
             open.remove(&n);
             let st = self.state(&n, r, want)?;
             let memo = self.up.entry(key.clone()).or_default();
-            let mut u = Up {
-                ban: st.first_ban,
-                best: st.direct_grant.map(|g| (n.clone(), g, 0)),
-                next: None,
-            };
-            for (g, j) in ups.iter() {
-                // A group still open is on a cycle: the edge is cut.
-                let Some(gu) = memo.get(g) else { continue };
-                if let Some(b) = gu.ban {
-                    u.ban = Some(u.ban.map_or(b, |a| a.min(b)));
-                }
-                if let Some((name, grant, dist)) = &gu.best {
-                    let better = match &u.best {
-                        None => true,
-                        Some((bn, _, bd)) => (name, dist + 1) < (bn, *bd),
-                    };
-                    if better {
-                        u.best = Some((name.clone(), *grant, dist + 1));
-                        u.next = Some((g.clone(), *j));
-                    }
-                }
-            }
+            // A group still open is on a cycle: the edge is cut.
+            let u = Up::of(
+                &n,
+                &st,
+                ups.iter()
+                    .filter_map(|(g, j)| memo.get(g).map(|gu| (g, *j, gu))),
+            );
             memo.insert(n, u);
         }
         Ok(self.up[&key][x].clone())
@@ -389,55 +527,20 @@ impl<'s> Eval<'s> {
     ) -> Result<Verdict, StoreError> {
         let st = self.state(s, r, want)?;
         let u = self.up(s, r, want)?;
-        if let Some((_, b)) = u.ban {
-            return Ok(Verdict {
-                route: None,
-                because: vec![b],
-                banned_by: Some(b),
-                omitted: 0,
-            });
+        let ups = self.ups(s)?;
+        let mut groups = Vec::with_capacity(ups.len());
+        for (g, j) in ups.iter() {
+            groups.push((g, *j, self.up(g, r, want)?));
         }
-        if let Some(g) = st.direct_grant {
-            return Ok(Verdict {
-                route: Some(Route::Direct),
-                because: vec![g],
-                banned_by: None,
-                omitted: 0,
-            });
-        }
-        // Rule 7.3 through the groups only: the best of s's groups' routes
-        // (s's own direct access was handled above). Nobody in the closure is
-        // banned (else s would be), so every path is open.
-        let mut best: Option<(Subject, u64, u32, Subject, u64)> = None;
-        let cap = cap.unwrap_or(usize::MAX);
-        for (g, j) in self.ups(s)?.iter() {
-            let gu = self.up(g, r, want)?;
-            if let Some((name, grant, dist)) = gu.best {
-                if best
-                    .as_ref()
-                    .is_none_or(|(bn, _, bd, _, _)| (&name, dist) < (bn, *bd))
-                {
-                    best = Some((name, grant, dist, g.clone(), *j));
-                }
-            }
-        }
-        if let Some((name, grant, dist, first, join)) = best {
-            let mut because = vec![grant, join];
-            let mut cur = first;
-            while because.len() <= cap {
-                let Some((g, j)) = self.up(&cur, r, want)?.next else {
-                    break;
-                };
-                because.push(j);
-                cur = g;
-            }
-            let omitted = (u64::from(dist) + 2).saturating_sub(because.len() as u64);
-            return Ok(Verdict {
-                route: Some(Route::Group(name)),
-                because,
-                banned_by: None,
-                omitted,
-            });
+        let found = verdict_of(
+            &st,
+            &u,
+            groups.iter().map(|(g, j, gu)| (*g, *j, gu)),
+            |cur| Ok::<_, StoreError>(self.up(cur, r, want)?.next),
+            cap.unwrap_or(usize::MAX),
+        )?;
+        if let Some(v) = found {
+            return Ok(v);
         }
         if !explain {
             return Ok(Verdict {
@@ -470,6 +573,133 @@ impl<'s> Eval<'s> {
             banned_by: None,
             omitted: 0,
         })
+    }
+
+    /// What `s` holds on each of `resources`: for each, [`held_rights`] over
+    /// `named`, every decision the same as [`Eval::decide`]'s without an
+    /// explanation or a cap (both run [`Up::of`] and `verdict_of`).
+    ///
+    /// Instead of one memoised walk of the groups per decision, this reads
+    /// every record of `s` and of each group above it at `T` once
+    /// ([`Eval::all_records`]), orders that graph once, and then decides
+    /// each (resource, right) by one pass over it in memory: what a
+    /// `what-can` of a member of many groups costs is then proportional to
+    /// its graph times its resources, with no index read or cache entry per
+    /// decision. Only the groups' record lists are kept in the view.
+    pub(super) fn holdings_each(
+        &mut self,
+        s: &Subject,
+        resources: &BTreeSet<Resource>,
+        named: &BTreeSet<Right>,
+    ) -> Result<BTreeMap<Resource, Vec<HeldRight>>, StoreError> {
+        // The graph at T above s in the order `up` completes it (depth
+        // first, groups by name, a group still open cut as on a cycle):
+        // every node after the groups it is a member of.
+        let mut index: HashMap<Subject, usize> = HashMap::new();
+        let mut order: Vec<(Subject, Vec<(usize, u64)>)> = Vec::new();
+        let mut open: HashSet<Subject> = HashSet::from([s.clone()]);
+        let mut stack: Vec<Frame> = vec![(s.clone(), self.ups(s)?, 0)];
+        while let Some((_, ups, i)) = stack.last_mut() {
+            if let Some((g, _)) = ups.get(*i) {
+                *i += 1;
+                let g = g.clone();
+                if !index.contains_key(&g) && open.insert(g.clone()) {
+                    let gu = self.ups(&g)?;
+                    stack.push((g, gu, 0));
+                }
+                continue;
+            }
+            let (n, ups, _) = stack.pop().expect("not empty");
+            open.remove(&n);
+            let edges = ups
+                .iter()
+                .filter_map(|(g, j)| index.get(g).map(|&k| (k, *j)))
+                .collect();
+            index.insert(n.clone(), order.len());
+            order.push((n, edges));
+        }
+        // Every node's records in effect at T, by resource name, each with
+        // its node.
+        let lists: Vec<AllRecords> = order
+            .iter()
+            .map(|(n, _)| self.all_records(n))
+            .collect::<Result<_, _>>()?;
+        if !s.is_group() {
+            self.all.remove(s);
+        }
+        let mut by_name: HashMap<&str, Vec<(usize, &IndexRecord)>> = HashMap::new();
+        for (k, list) in lists.iter().enumerate() {
+            for (r, rec) in list.iter() {
+                if rec.eff <= self.at {
+                    by_name.entry(r.as_str()).or_default().push((k, rec));
+                }
+            }
+        }
+        let me = order.len() - 1;
+        let at = self.at;
+        let mut out = BTreeMap::new();
+        let mut covering: Vec<Vec<&IndexRecord>> = vec![Vec::new(); order.len()];
+        let mut active = vec![false; order.len()];
+        for r in resources {
+            // Each node's records covering r (on r or an ancestor), in
+            // (effective_at, seq) order.
+            covering.iter_mut().for_each(Vec::clear);
+            let name = r.as_str();
+            let ends = name
+                .match_indices('/')
+                .map(|(i, _)| i)
+                .chain(std::iter::once(name.len()));
+            for e in ends {
+                for (k, rec) in by_name.get(&name[..e]).into_iter().flatten() {
+                    covering[*k].push(rec);
+                }
+            }
+            for v in &mut covering {
+                v.sort_by_key(|r| (r.eff, r.seq));
+            }
+            // A node with no such record and none above it decides nothing:
+            // its [`Up`] is the default.
+            for (k, (_, edges)) in order.iter().enumerate() {
+                active[k] = !covering[k].is_empty() || edges.iter().any(|(g, _)| active[*g]);
+            }
+            let held = held_rights(named, |want| {
+                let mut ups: Vec<Up> = Vec::with_capacity(order.len());
+                let mut states = Vec::with_capacity(order.len());
+                for (k, (n, edges)) in order.iter().enumerate() {
+                    if !active[k] {
+                        ups.push(Up::default());
+                        states.push(NodeState::default());
+                        continue;
+                    }
+                    let st = node_state(covering[k].iter().copied(), want, at);
+                    let u = Up::of(
+                        n,
+                        &st,
+                        edges.iter().map(|(g, j)| (&order[*g].0, *j, &ups[*g])),
+                    );
+                    ups.push(u);
+                    states.push(st);
+                }
+                let found = verdict_of(
+                    &states[me],
+                    &ups[me],
+                    order[me]
+                        .1
+                        .iter()
+                        .map(|(g, j)| (&order[*g].0, *j, &ups[*g])),
+                    |cur| Ok::<_, StoreError>(index.get(cur).and_then(|&k| ups[k].next.clone())),
+                    usize::MAX,
+                )?;
+                Ok::<_, StoreError>(found.unwrap_or(Verdict {
+                    route: None,
+                    because: vec![],
+                    banned_by: None,
+                    omitted: 0,
+                }))
+            })?;
+            out.insert(r.clone(), held);
+        }
+        Ok(out)
     }
 
     /// The live grants of `x` covering `r`, each with the rights no later
@@ -773,6 +1003,36 @@ impl<'s> Eval<'s> {
     /// The named rights of [`Eval::relevant`] for `x` alone.
     pub(super) fn named_rights(&self, x: &Subject) -> Result<BTreeSet<Right>, StoreError> {
         Ok(self.relevant(&BTreeSet::from([x.clone()]))?.1)
+    }
+
+    /// [`Eval::relevant`] from [`Eval::all_records`] of each subject of
+    /// `closure`, which are kept: the decisions that follow on those
+    /// resources read no index.
+    pub(super) fn relevant_kept(
+        &mut self,
+        closure: &BTreeSet<Subject>,
+    ) -> Result<(BTreeSet<Resource>, BTreeSet<Right>), StoreError> {
+        let mut resources = BTreeSet::new();
+        let mut named = BTreeSet::new();
+        for x in closure {
+            let all = self.all_records(x)?;
+            let mut prev: Option<&Resource> = None;
+            for (r, record) in all.iter() {
+                if prev != Some(r) {
+                    resources.insert(r.clone());
+                    prev = Some(r);
+                }
+                named.extend(
+                    record
+                        .rights
+                        .iter()
+                        .flat_map(|r| r.iter())
+                        .filter(|x| !x.is_wildcard())
+                        .cloned(),
+                );
+            }
+        }
+        Ok((resources, named))
     }
 
     /// The resources and named rights of the visible grants and revokes of the
