@@ -348,6 +348,61 @@ fn tampered_tables_checkpoints_proofs_and_files_are_named() {
         resign(&w, d);
     });
     fails(&w, &d, &vkey, None, &["changes.csv line", "column change"]);
+    // A cell of an access matrix, a file compared row by row as it is
+    // recomputed (never read whole): named by its line too.
+    let d = tampered(&w, "matrix-cell", |d| {
+        edit(&d.join("access-end.csv"), |t| {
+            t.replacen(",partial,", ",,", 1)
+        });
+        resign(&w, d);
+    });
+    let line = 1 + lines_of(&w.path("good/access-end.csv"))
+        .iter()
+        .position(|l| l.contains(",partial,"))
+        .unwrap();
+    fails(
+        &w,
+        &d,
+        &vkey,
+        None,
+        &[&format!("access-end.csv line {line}:"), "column partial"],
+    );
+    // The last row of the other matrix dropped, or one added after it.
+    let d = tampered(&w, "matrix-row-dropped", |d| {
+        let path = d.join("access-start.csv");
+        let mut lines = lines_of(&path);
+        lines.pop();
+        write_lines(&path, &lines);
+        resign(&w, d);
+    });
+    let rows = lines_of(&w.path("good/access-start.csv")).len();
+    fails(
+        &w,
+        &d,
+        &vkey,
+        None,
+        &[
+            &format!("access-start.csv line {rows}:"),
+            "rows are missing",
+        ],
+    );
+    let d = tampered(&w, "matrix-row-added", |d| {
+        let path = d.join("access-start.csv");
+        let mut lines = lines_of(&path);
+        lines.push("agency:ice,chicago-pd,read,,".into());
+        write_lines(&path, &lines);
+        resign(&w, d);
+    });
+    fails(
+        &w,
+        &d,
+        &vkey,
+        None,
+        &[
+            &format!("access-start.csv line {}:", rows + 1),
+            "a row was added",
+        ],
+    );
     // A cell of the report's commitments table.
     let d = tampered(&w, "report", |d| {
         edit(&d.join("report.html"), |t| {

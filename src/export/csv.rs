@@ -4,6 +4,7 @@
 //! neutralised by a leading apostrophe (docs/OVERSIGHT.md).
 
 use std::borrow::Cow;
+use std::io::{Read, Write};
 
 use super::tables::{Cell, Table};
 use crate::time::{Timestamp, Zone};
@@ -33,16 +34,43 @@ pub(crate) fn cell_text(c: &Cell, zone: &Zone) -> String {
 
 /// The bytes of a CSV file.
 pub(crate) fn write(table: &Table, zone: &Zone) -> Vec<u8> {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut w = Writer::new(Vec::new(), table.header, zone.clone());
     // Writing to memory cannot fail, and every row has the header's length.
-    w.write_record(table.header).expect("CSV to memory");
     for row in &table.rows {
-        w.write_record(row.iter().map(|c| cell_text(c, zone)))
-            .expect("CSV to memory");
+        w.row(row).expect("CSV to memory");
     }
-    w.into_inner().expect("CSV to memory")
+    w.finish().expect("CSV to memory")
+}
+
+/// A CSV file written row by row (the access matrices at a million entries
+/// are hundreds of MB: they are never held whole).
+pub(crate) struct Writer<W: Write> {
+    w: ::csv::Writer<W>,
+    zone: Zone,
+}
+
+impl<W: Write> Writer<W> {
+    /// A file with `header` as its first row.
+    pub(crate) fn new(inner: W, header: &[&str], zone: Zone) -> Self {
+        let mut w = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(inner);
+        // The first write only fills the csv crate's buffer.
+        let _ = w.write_record(header);
+        Writer { w, zone }
+    }
+
+    /// One more row, with the header's number of cells.
+    pub(crate) fn row(&mut self, row: &[Cell]) -> std::io::Result<()> {
+        self.w
+            .write_record(row.iter().map(|c| cell_text(c, &self.zone)))
+            .map_err(std::io::Error::other)
+    }
+
+    /// Flushes and hands back the inner writer.
+    pub(crate) fn finish(self) -> std::io::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error())
+    }
 }
 
 /// Where a CSV file differs from the table recomputed from the entries.
@@ -57,82 +85,101 @@ pub(crate) struct Mismatch {
 /// exactly as written (neutralised), time cells as instants (any RFC 3339
 /// offset), so the verifying machine's time-zone data does not matter.
 pub(crate) fn compare(expected: &Table, found: &[u8]) -> Result<(), Mismatch> {
-    let mut r = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(found);
-    // The line number, kept up to date by counting the newlines since the
-    // previous record's start only (counting from the file's start for each
-    // record made a large table quadratic).
-    let mut line = 1u64;
-    let mut counted = 0usize;
-    let mut want_rows = std::iter::once(None).chain(expected.rows.iter().map(Some));
-    loop {
-        // The line the next record starts on, counting the newlines inside
-        // quoted fields too (a text editor's line number).
-        let mut start = usize::try_from(r.position().byte())
-            .unwrap_or(usize::MAX)
-            .min(found.len());
-        // The reader stops after a CR and counts the LF of a CRLF as the
-        // next record's first byte.
-        while found.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-            start += 1;
-        }
-        line += found[counted..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        counted = start;
-        let mut record = ::csv::StringRecord::new();
-        let read = r.read_record(&mut record);
-        let got = match read {
-            Ok(true) => Some(Ok(record)),
-            Ok(false) => None,
-            Err(e) => Some(Err(e)),
+    let mut c = Comparer::new(found, expected.header)?;
+    for row in &expected.rows {
+        c.row(row)?;
+    }
+    c.end()
+}
+
+/// A CSV file compared with the rows it should hold, given one at a time and
+/// read as it goes, as [`compare`] does for a whole table.
+pub(crate) struct Comparer<R: Read> {
+    r: ::csv::Reader<R>,
+    header: &'static [&'static str],
+    record: ::csv::StringRecord,
+    /// The line the next record starts on: one per record before it, plus
+    /// the line ends inside its quoted cells (a text editor's line number).
+    line: u64,
+}
+
+impl<R: Read> Comparer<R> {
+    /// Reads the file's first row, which MUST be `header`.
+    pub(crate) fn new(found: R, header: &'static [&'static str]) -> Result<Self, Mismatch> {
+        let r = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(found);
+        let mut c = Comparer {
+            r,
+            header,
+            record: ::csv::StringRecord::new(),
+            line: 1,
         };
-        let (want, got) = match (want_rows.next(), got) {
-            (None, None) => return Ok(()),
-            (Some(_), None) => {
+        let want: Vec<Cell> = header.iter().map(|h| Cell::Text((*h).to_owned())).collect();
+        c.next(Some(&want), true)?;
+        Ok(c)
+    }
+
+    /// The next row MUST be `want`.
+    pub(crate) fn row(&mut self, want: &[Cell]) -> Result<(), Mismatch> {
+        self.next(Some(want), false)
+    }
+
+    /// The file MUST hold no more rows.
+    pub(crate) fn end(mut self) -> Result<(), Mismatch> {
+        self.next(None, false)
+    }
+
+    fn next(&mut self, want: Option<&[Cell]>, header: bool) -> Result<(), Mismatch> {
+        let line = self.line;
+        let read = self.r.read_record(&mut self.record);
+        let got = match (want, read) {
+            (None, Ok(false)) => return Ok(()),
+            (Some(_), Ok(false)) => {
                 return Err(Mismatch {
                     line,
                     what: "rows are missing (the file ends early)".into(),
                 })
             }
-            (None, Some(_)) => {
+            (None, Ok(true)) => {
                 return Err(Mismatch {
                     line,
                     what: "a row was added that the entries do not give".into(),
                 })
             }
-            (Some(w), Some(g)) => (w, g),
+            (_, Err(e)) => {
+                return Err(Mismatch {
+                    line,
+                    what: format!("not valid CSV: {e}"),
+                })
+            }
+            (Some(w), Ok(true)) => w,
         };
-        let got = got.map_err(|e| Mismatch {
-            line,
-            what: format!("not valid CSV: {e}"),
-        })?;
-        let width = expected.header.len();
-        if got.len() != width {
+        let record = &self.record;
+        self.line += 1 + record
+            .iter()
+            .map(|c| c.bytes().filter(|&b| b == b'\n').count() as u64)
+            .sum::<u64>();
+        let width = self.header.len();
+        if record.len() != width {
             return Err(Mismatch {
                 line,
-                what: format!("{} cells, expected {width}", got.len()),
+                what: format!("{} cells, expected {width}", record.len()),
             });
         }
-        for (i, cell) in got.iter().enumerate() {
+        for (i, (cell, want)) in record.iter().zip(got).enumerate() {
             let ok = match want {
-                None => cell == expected.header[i],
-                Some(row) => match &row[i] {
-                    Cell::Text(s) => cell == neutralise(s),
-                    Cell::Time(t) => Timestamp::parse_rfc3339(cell).ok() == Some(*t),
-                },
+                Cell::Text(s) if header => cell == s,
+                Cell::Text(s) => cell == neutralise(s),
+                Cell::Time(t) => Timestamp::parse_rfc3339(cell).ok() == Some(*t),
             };
             if !ok {
-                let column = expected.header[i];
+                let column = self.header[i];
                 let want_text = match want {
-                    None => column.to_owned(),
-                    Some(row) => match &row[i] {
-                        Cell::Text(s) => neutralise(s).into_owned(),
-                        Cell::Time(t) => t.rfc3339(),
-                    },
+                    Cell::Text(s) if header => s.clone(),
+                    Cell::Text(s) => neutralise(s).into_owned(),
+                    Cell::Time(t) => t.rfc3339(),
                 };
                 return Err(Mismatch {
                     line,
@@ -142,6 +189,7 @@ pub(crate) fn compare(expected: &Table, found: &[u8]) -> Result<(), Mismatch> {
                 });
             }
         }
+        Ok(())
     }
 }
 

@@ -32,7 +32,7 @@ use crate::keys::{PublicKey, SecretKey};
 use crate::ledger::{Ledger, LedgerError};
 use crate::merkle::TreeHash;
 use crate::note::{Note, VerifierKey};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, Zone};
 
 mod backup;
 mod csv;
@@ -371,7 +371,13 @@ fn write_bundle(
         )?;
         since_line = Some(format!("since {} {}", c.size(), c.root()));
     }
-    let t = tables::Tables::compute(copy, cp, opts.from, opts.to, progress)?;
+    let mut matrix = MatrixFiles {
+        dir,
+        zone: copy.state().zone().clone(),
+        open: None,
+        verified: &mut verified,
+    };
+    let t = tables::Tables::compute(copy, cp, opts.from, opts.to, &mut matrix, progress)?;
     for table in t.csv_tables() {
         put(&mut verified, table.file, &csv::write(&table, &t.zone))?;
     }
@@ -631,6 +637,59 @@ impl SignerNames {
 
     pub(crate) fn name_of(&self, key: &PublicKey) -> Option<&AuthorityName> {
         self.0.get(key)
+    }
+}
+
+/// The access-matrix files of a bundle being written, one row at a time,
+/// each file's hash entered in `verified` when it ends.
+struct MatrixFiles<'a> {
+    dir: &'a Path,
+    zone: Zone,
+    open: Option<(
+        &'static str,
+        csv::Writer<HashingWriter<BufWriter<fs::File>>>,
+    )>,
+    verified: &'a mut BTreeMap<String, [u8; 32]>,
+}
+
+impl MatrixFiles<'_> {
+    /// The writer of `file`, created (with its header) on first use.
+    fn writer(
+        &mut self,
+        file: &'static str,
+    ) -> Result<&mut csv::Writer<HashingWriter<BufWriter<fs::File>>>, ExportError> {
+        if self.open.as_ref().is_none_or(|(f, _)| *f != file) {
+            let path = self.dir.join(file);
+            let f = fs::File::create(&path).map_err(|e| ExportError::io(&path, e))?;
+            let w = csv::Writer::new(
+                HashingWriter::new(BufWriter::new(f)),
+                tables::MATRIX_HEADER,
+                self.zone.clone(),
+            );
+            self.open = Some((file, w));
+        }
+        Ok(&mut self.open.as_mut().expect("just opened").1)
+    }
+}
+
+impl tables::MatrixRows for MatrixFiles<'_> {
+    fn row(&mut self, file: &'static str, row: &[tables::Cell]) -> Result<(), ExportError> {
+        let path = self.dir.join(file);
+        self.writer(file)?
+            .row(row)
+            .map_err(|e| ExportError::io(&path, e))
+    }
+
+    fn end(&mut self, file: &'static str) -> Result<(), ExportError> {
+        let path = self.dir.join(file);
+        self.writer(file)?;
+        let (_, w) = self.open.take().expect("just opened");
+        let digest = w
+            .finish()
+            .and_then(HashingWriter::finish)
+            .map_err(|e| ExportError::io(&path, e))?;
+        self.verified.insert(file.to_owned(), digest);
+        Ok(())
     }
 }
 

@@ -10,7 +10,9 @@
 
 use std::fmt::Write as _;
 
-use super::tables::{just_before, MatrixCell, Tables, TIMELINE_BUSIEST, TIMELINE_MAX_ROWS};
+use super::tables::{
+    just_before, MatrixCell, MatrixShown, Tables, TIMELINE_BUSIEST, TIMELINE_MAX_ROWS,
+};
 use crate::time::{Timestamp, Zone};
 
 /// The most rows a report table shows; the CSV file has them all.
@@ -412,10 +414,11 @@ fn matrix(
     id: &str,
     title: &str,
     at: Timestamp,
-    cells: &[MatrixCell],
+    m: &MatrixShown,
     t: &Tables,
     z: &Zone,
 ) {
+    let cells = &m.cells;
     let _ = writeln!(w, "<h3>{title} ({})</h3>", time(at, z));
     let mut subjects: Vec<&crate::ident::Subject> = cells.iter().map(|c| &c.subject).collect();
     subjects.dedup();
@@ -461,7 +464,7 @@ fn matrix(
     } else {
         super::files::ACCESS_END
     };
-    more(w, subjects.len(), file);
+    more(w, m.subjects, file);
 }
 
 fn timeline_svg(w: &mut String, t: &Tables) {

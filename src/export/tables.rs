@@ -151,7 +151,30 @@ pub(crate) const TIMELINE_BUSIEST: usize = 5;
 /// The most rows the timeline chart has.
 pub(crate) const TIMELINE_MAX_ROWS: usize = 24;
 
-/// Every table of a bundle.
+/// The header of the two access-matrix files.
+pub(crate) const MATRIX_HEADER: &[&str] = &["subject", "resource", "rights", "partial", "below"];
+
+/// Where [`Tables::compute`] sends the rows of the two access-matrix files
+/// (`access-start.csv`, `access-end.csv`) as it computes them, in order:
+/// at 1,000,000 entries they are about 200,000 rows and 160 MB each, too
+/// many to keep. `export` writes them; `verify-export` compares them with
+/// the bundle's files as it reads them.
+pub(crate) trait MatrixRows {
+    /// The next row of `file` (after its header).
+    fn row(&mut self, file: &'static str, row: &[Cell]) -> Result<(), ExportError>;
+    /// `file` has no more rows (called once, after its last).
+    fn end(&mut self, file: &'static str) -> Result<(), ExportError>;
+}
+
+/// What the report shows of one access matrix: the cells of its first
+/// [`super::report::MAX_REPORT_ROWS`] subjects, and how many subjects hold
+/// something (every cell is in the CSV file).
+pub(crate) struct MatrixShown {
+    pub(crate) cells: Vec<MatrixCell>,
+    pub(crate) subjects: usize,
+}
+
+/// Every table of a bundle but the access matrices' rows (see [`MatrixRows`]).
 pub(crate) struct Tables {
     pub(crate) origin: String,
     pub(crate) zone: Zone,
@@ -167,14 +190,27 @@ pub(crate) struct Tables {
     pub(crate) head: String,
     pub(crate) tops: Vec<Resource>,
     pub(crate) changes: Vec<ChangeRow>,
-    pub(crate) start: Vec<MatrixCell>,
-    pub(crate) end: Vec<MatrixCell>,
+    pub(crate) start: MatrixShown,
+    pub(crate) end: MatrixShown,
     pub(crate) commitments: Vec<CommitmentRow>,
     pub(crate) exposures: Vec<ExposureRow>,
     pub(crate) authorities: Vec<AuthorityRow>,
     /// The authorities at the head: name, verifier key, roles, status.
     pub(crate) current: Vec<(String, String, String, String)>,
     pub(crate) timeline: Vec<TimelineRow>,
+}
+
+impl MatrixCell {
+    /// The cell as a row of its file ([`MATRIX_HEADER`]).
+    pub(crate) fn row(&self) -> Vec<Cell> {
+        vec![
+            self.subject.as_str().into(),
+            self.resource.as_str().into(),
+            self.rights.as_str().into(),
+            if self.partial { "partial" } else { "" }.into(),
+            self.below.as_str().into(),
+        ]
+    }
 }
 
 /// The instant just before `t`: the valid time of "the period's end".
@@ -192,6 +228,15 @@ fn qerr(e: crate::query::QueryError) -> ExportError {
     ExportError::Ledger(LedgerError::DerivedMismatch(e.to_string()))
 }
 
+/// An error of the matrix pass: the query's, or the row sink's.
+struct MatrixError(ExportError);
+
+impl From<crate::query::QueryError> for MatrixError {
+    fn from(e: crate::query::QueryError) -> Self {
+        MatrixError(qerr(e))
+    }
+}
+
 impl Tables {
     /// Computes every table of the bundle from `ledger`, which MUST hold
     /// exactly the entries `cp` covers (checked: count and Merkle root), for
@@ -204,6 +249,7 @@ impl Tables {
         cp: &SignedCheckpoint,
         from: Timestamp,
         to: Timestamp,
+        matrix_rows: &mut dyn MatrixRows,
         progress: ProgressFn<'_>,
     ) -> Result<Tables, ExportError> {
         let size = cp.checkpoint().size();
@@ -350,14 +396,35 @@ impl Tables {
             });
         }
 
-        // The access matrix at the start and just before the end.
+        // The subjects of the timeline, whose cells at the start it needs.
+        let banned: Vec<Subject> = {
+            let mut seen = BTreeSet::new();
+            state
+                .bans()
+                .map(|b| b.subject.clone())
+                .filter(|s| seen.insert(s.clone()))
+                .collect()
+        };
+        let chosen = timeline_subjects(&banned, &changes);
+        let in_timeline: std::collections::HashSet<&Subject> = chosen.iter().collect();
+        let mut chosen_cells: Vec<MatrixCell> = Vec::new();
+
+        // The access matrix at the start and just before the end, each row
+        // handed to `matrix_rows` as it is made.
         let tops: Vec<Resource> = tops.into_iter().collect();
-        let mut start = Vec::new();
-        let mut end_cells = Vec::new();
+        let mut shown = Vec::new();
         let total = 2 * subjects.len() as u64;
         let mut done = 0u64;
-        for (at, cells) in [(from, &mut start), (end, &mut end_cells)] {
+        for (at, file) in [
+            (from, super::files::ACCESS_START),
+            (end, super::files::ACCESS_END),
+        ] {
+            let mut m = MatrixShown {
+                cells: Vec::new(),
+                subjects: 0,
+            };
             q.what_can_each(&subjects, at, known_at, |s, holdings| {
+                let mut any = false;
                 for t in &tops {
                     let here = holdings
                         .iter()
@@ -372,25 +439,39 @@ impl Tables {
                         .map(|(r, x)| format!("{r}: {}", if x.is_empty() { "nothing" } else { &x }))
                         .collect();
                     let partial = !below.is_empty();
-                    if !here.is_empty() || partial {
-                        cells.push(MatrixCell {
-                            subject: s.clone(),
-                            resource: t.clone(),
-                            rights: here,
-                            partial,
-                            below: below.join("; "),
-                        });
+                    if here.is_empty() && !partial {
+                        continue;
                     }
+                    let cell = MatrixCell {
+                        subject: s.clone(),
+                        resource: t.clone(),
+                        rights: here,
+                        partial,
+                        below: below.join("; "),
+                    };
+                    matrix_rows.row(file, &cell.row()).map_err(MatrixError)?;
+                    if m.subjects < super::report::MAX_REPORT_ROWS {
+                        m.cells.push(cell.clone());
+                    }
+                    if at == from && in_timeline.contains(s) {
+                        chosen_cells.push(cell);
+                    }
+                    any = true;
                 }
+                m.subjects += usize::from(any);
                 if done % 256 == 0 {
                     progress(super::MATRIX_PHASE, done, total);
                 }
                 done += 1;
-                Ok::<(), crate::query::QueryError>(())
+                Ok::<(), MatrixError>(())
             })
-            .map_err(qerr)?;
+            .map_err(|e| e.0)?;
+            matrix_rows.end(file)?;
+            shown.push(m);
         }
         progress(super::MATRIX_PHASE, total, total);
+        let end_shown = shown.pop().expect("two matrices");
+        let start_shown = shown.pop().expect("two matrices");
 
         // Commitments (the whole log, as known at K) and back doors at the end.
         let reports = ledger.commitments(&state, held, &shared, known_at)?;
@@ -457,15 +538,7 @@ impl Tables {
             })
             .collect();
 
-        let banned: Vec<Subject> = {
-            let mut seen = BTreeSet::new();
-            state
-                .bans()
-                .map(|b| b.subject.clone())
-                .filter(|s| seen.insert(s.clone()))
-                .collect()
-        };
-        let timeline = timeline(&banned, &changes, &start, &state, from, to);
+        let timeline = timeline(&chosen, &changes, &chosen_cells, &state, from, to);
         let sig = &cp.signatures()[0];
         let checkpoint_signer = sig.name().to_owned();
         let checkpoint_key = crate::ident::AuthorityName::new(sig.name())
@@ -492,8 +565,8 @@ impl Tables {
             head: state.head_hash().to_hex(),
             tops,
             changes,
-            start,
-            end: end_cells,
+            start: start_shown,
+            end: end_shown,
             commitments,
             exposures,
             authorities,
@@ -502,29 +575,13 @@ impl Tables {
         })
     }
 
-    /// The CSV files, in MANIFEST order.
+    /// The CSV files but the access matrices (see [`MatrixRows`]), in MANIFEST order.
     pub(crate) fn csv_tables(&self) -> Vec<Table> {
         let seqs = |v: &[u64]| {
             v.iter()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
                 .join(" ")
-        };
-        let matrix = |file, cells: &[MatrixCell]| Table {
-            file,
-            header: &["subject", "resource", "rights", "partial", "below"],
-            rows: cells
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.subject.as_str().into(),
-                        c.resource.as_str().into(),
-                        c.rights.as_str().into(),
-                        if c.partial { "partial" } else { "" }.into(),
-                        c.below.as_str().into(),
-                    ]
-                })
-                .collect(),
         };
         vec![
             Table {
@@ -554,8 +611,6 @@ impl Tables {
                     })
                     .collect(),
             },
-            matrix(super::files::ACCESS_START, &self.start),
-            matrix(super::files::ACCESS_END, &self.end),
             Table {
                 file: super::files::COMMITMENTS,
                 header: &[
@@ -700,19 +755,10 @@ fn path_text(p: &ExposurePath) -> String {
         .join("; ")
 }
 
-/// The timeline rows: every banned subject, then the
-/// [`TIMELINE_BUSIEST`] subjects with the most changes in the period (ties
-/// by name), at most [`TIMELINE_MAX_ROWS`] rows; for each, every top-level
-/// resource it held something on (or below) at the start or that a change
-/// concerns. A bar is what it holds on the resource or anywhere below it.
-fn timeline(
-    banned: &[Subject],
-    changes: &[ChangeRow],
-    start: &[MatrixCell],
-    state: &LedgerState,
-    from: Timestamp,
-    to: Timestamp,
-) -> Vec<TimelineRow> {
+/// The subjects of the timeline, in its order: every banned subject, then
+/// the [`TIMELINE_BUSIEST`] subjects with the most changes in the period
+/// (ties by name).
+fn timeline_subjects(banned: &[Subject], changes: &[ChangeRow]) -> Vec<Subject> {
     let mut counts: BTreeMap<&Subject, usize> = BTreeMap::new();
     for c in changes {
         *counts.entry(&c.subject).or_default() += 1;
@@ -728,8 +774,23 @@ fn timeline(
             chosen.push(s.clone());
         }
     }
+    chosen
+}
+
+/// The timeline rows: for each of `chosen` in order (at most
+/// [`TIMELINE_MAX_ROWS`] rows), every top-level resource it held something
+/// on (or below) at the start (its cells in `start`) or that a change
+/// concerns. A bar is what it holds on the resource or anywhere below it.
+fn timeline(
+    chosen: &[Subject],
+    changes: &[ChangeRow],
+    start: &[MatrixCell],
+    state: &LedgerState,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<TimelineRow> {
     let mut rows = Vec::new();
-    for s in chosen {
+    for s in chosen.iter().cloned() {
         let mut tops: BTreeSet<Resource> = start
             .iter()
             .filter(|c| c.subject == s && !c.rights.is_empty())

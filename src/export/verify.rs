@@ -22,7 +22,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::tables::Tables;
+use super::tables::{Cell, MatrixRows, Tables, MATRIX_HEADER};
 use super::{csv, files, report, ExportError, Manifest, ProgressFn, SignerNames};
 use crate::chain::{ChainError, Violation};
 use crate::checkpoint::SignedCheckpoint;
@@ -257,19 +257,15 @@ pub fn verify_export(
     }
 
     // Every table, recomputed.
-    let t = Tables::compute(&ledger, &cp, m.from, m.to, progress)?;
+    let mut matrix = MatrixChecks { dir, open: None };
+    let t = Tables::compute(&ledger, &cp, m.from, m.to, &mut matrix, progress)?;
     if t.zone.name() != m.zone {
         return Err(bad(files::MANIFEST, "its zone is not the ledger's"));
     }
     for table in t.csv_tables() {
         let path = dir.join(table.file);
         let found = fs::read(&path).map_err(io(&path))?;
-        csv::compare(&table, &found).map_err(|x| ExportError::Bundle {
-            file: table.file.to_owned(),
-            line: Some(x.line),
-            seq: None,
-            what: x.what,
-        })?;
+        csv::compare(&table, &found).map_err(|x| mismatch(table.file, x))?;
     }
     let rpath = dir.join(files::REPORT);
     let found = fs::read_to_string(&rpath)
@@ -305,6 +301,52 @@ pub fn verify_export(
         commitments: t.commitments.len(),
         back_doors_open: t.commitments.iter().filter(|c| c.back_doors > 0).count(),
     })
+}
+
+/// The bundle's access-matrix files, compared with the rows recomputed from
+/// the entries as they come (each file read once, never whole).
+struct MatrixChecks<'a> {
+    dir: &'a Path,
+    open: Option<(&'static str, csv::Comparer<BufReader<fs::File>>)>,
+}
+
+impl MatrixChecks<'_> {
+    /// The comparer of `file`, opened (and its header checked) on first use.
+    fn comparer(
+        &mut self,
+        file: &'static str,
+    ) -> Result<&mut csv::Comparer<BufReader<fs::File>>, ExportError> {
+        if self.open.as_ref().is_none_or(|(f, _)| *f != file) {
+            let path = self.dir.join(file);
+            let f = fs::File::open(&path).map_err(io(&path))?;
+            let c = csv::Comparer::new(BufReader::new(f), MATRIX_HEADER)
+                .map_err(|x| mismatch(file, x))?;
+            self.open = Some((file, c));
+        }
+        Ok(&mut self.open.as_mut().expect("just opened").1)
+    }
+}
+
+impl MatrixRows for MatrixChecks<'_> {
+    fn row(&mut self, file: &'static str, row: &[Cell]) -> Result<(), ExportError> {
+        self.comparer(file)?.row(row).map_err(|x| mismatch(file, x))
+    }
+
+    fn end(&mut self, file: &'static str) -> Result<(), ExportError> {
+        self.comparer(file)?;
+        let (_, c) = self.open.take().expect("just opened");
+        c.end().map_err(|x| mismatch(file, x))
+    }
+}
+
+/// A CSV file's [`csv::Mismatch`] as the error naming it.
+fn mismatch(file: &str, x: csv::Mismatch) -> ExportError {
+    ExportError::Bundle {
+        file: file.to_owned(),
+        line: Some(x.line),
+        seq: None,
+        what: x.what,
+    }
 }
 
 /// Line `seq + 1` of entries.jsonl: its `bytes`, once the line is found to
