@@ -415,9 +415,9 @@ impl Tables {
         let mut shown = Vec::new();
         let total = 2 * subjects.len() as u64;
         let mut done = 0u64;
-        for (at, file) in [
-            (from, super::files::ACCESS_START),
-            (end, super::files::ACCESS_END),
+        for (first, at, file) in [
+            (true, from, super::files::ACCESS_START),
+            (false, end, super::files::ACCESS_END),
         ] {
             let mut m = MatrixShown {
                 cells: Vec::new(),
@@ -453,7 +453,7 @@ impl Tables {
                     if m.subjects < super::report::MAX_REPORT_ROWS {
                         m.cells.push(cell.clone());
                     }
-                    if at == from && in_timeline.contains(s) {
+                    if first && in_timeline.contains(s) {
                         chosen_cells.push(cell);
                     }
                     any = true;
