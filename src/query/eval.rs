@@ -67,6 +67,17 @@ fn rights_left(
     out
 }
 
+/// The rights a record names, the wildcard left out (rule 10: the rights
+/// `what-can` and `changes` ask about one by one).
+fn named_in(record: &IndexRecord) -> impl Iterator<Item = Right> + '_ {
+    record
+        .rights
+        .iter()
+        .flat_map(|r| r.iter())
+        .filter(|x| !x.is_wildcard())
+        .cloned()
+}
+
 /// What the access records of one subject say about one (resource, right) at `T`.
 #[derive(Debug, Clone, Copy, Default)]
 struct NodeState {
@@ -1022,14 +1033,7 @@ impl<'s> Eval<'s> {
                     resources.insert(r.clone());
                     prev = Some(r);
                 }
-                named.extend(
-                    record
-                        .rights
-                        .iter()
-                        .flat_map(|r| r.iter())
-                        .filter(|x| !x.is_wildcard())
-                        .cloned(),
-                );
+                named.extend(named_in(record));
             }
         }
         Ok((resources, named))
@@ -1057,14 +1061,7 @@ impl<'s> Eval<'s> {
                     prev = Some(p.name.to_vec());
                 }
                 let record = self.record(&k, &v, &p)?;
-                named.extend(
-                    record
-                        .rights
-                        .iter()
-                        .flat_map(|r| r.iter())
-                        .filter(|x| !x.is_wildcard())
-                        .cloned(),
-                );
+                named.extend(named_in(&record));
             }
         }
         Ok((resources, named))
