@@ -104,11 +104,12 @@ const SNAPSHOTS_KEY: &[u8] = b"s";
 /// (docs/PERFORMANCE.md, "Trusting only what was verified").
 const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 /// sled's page cache for a process that reads the whole store once
-/// ([`Store::open_to_scan`]: `verify`, `backup`, `export`). A pass over
-/// every key gains nothing from a large cache, and sled overshoots its
-/// budget while scanning: at 1,000,000 entries `verify` peaked at 845 MB
-/// with the 128 MiB cache and 420 MB with this one, in the same time
-/// (docs/PERFORMANCE.md).
+/// ([`Store::open_to_scan`]: `verify`, `backup`, `export`) or writes a new
+/// one in bulk ([`Store::create`]: `mirror`, `verify-export`'s rebuild). A
+/// pass over every key gains nothing from a large cache, and sled
+/// overshoots its budget while scanning: at 1,000,000 entries `verify`
+/// peaked at 845 MB with the 128 MiB cache and 420 MB with this one, in the
+/// same time (docs/PERFORMANCE.md).
 const SCAN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The file beside sled that records the last acknowledged head.
@@ -259,7 +260,7 @@ impl Store {
             return Err(StoreError::InUse(dir.to_owned()));
         }
         let marker = marker.commit(MARKER_TEXT.as_bytes()).map_err(io)?;
-        let store = Self::open_locked(dir, marker, Duration::ZERO, SLED_CACHE_BYTES)?;
+        let store = Self::open_locked(dir, marker, Duration::ZERO, SCAN_CACHE_BYTES)?;
         // Another init may have finished between the check above and our
         // lock; never write a second genesis over its ledger.
         if dir.join(MARKER_FILE).exists() || store.entry_count()? > 0 {
