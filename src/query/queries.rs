@@ -50,8 +50,12 @@ use crate::time::Timestamp;
 /// right; one subject of a large group graph at 1,000,000 entries makes tens
 /// of thousands of decisions, so a bound in subjects (64, before) let one
 /// view grow past 8 GB. Enough decisions that members of one group share
-/// their groups' work; few enough that a view stays within tens of MB.
-const DECISIONS_PER_VIEW: usize = if cfg!(test) { 7 } else { 8_192 };
+/// their groups' work; few enough that a view stays within a few MB. At
+/// 1,000,000 entries (a 0.1% period) 8,192 decisions held about 63 MB per
+/// view, two views at a time, and `changes` peaked at 554 MB; with 512 it
+/// peaks at 398 MB, in the same time and with the same answers
+/// (docs/PERFORMANCE.md).
+const DECISIONS_PER_VIEW: usize = if cfg!(test) { 7 } else { 512 };
 
 /// A view of the log at one `(T, K)` whose caches are dropped after every
 /// [`DECISIONS_PER_VIEW`] decisions, so that a long run of decisions stays
