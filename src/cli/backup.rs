@@ -11,7 +11,6 @@ impl Backup {
     pub fn run(self, ctx: &Context) -> Result<u8, Failure> {
         let ledger = ctx.open_to_scan()?;
         let report = ledger.backup(&self.out)?;
-        drop(ledger);
         let mut out = std::io::stdout().lock();
         match self.format {
             Format::Json => output::json(&mut out, &report)?,

@@ -20,17 +20,24 @@ pub struct BackupReport {
     pub head: String,
 }
 
+/// How long a just-closed ledger may take to be opened again: sled lets go
+/// of its lock from its own threads, shortly after the last handle is
+/// dropped.
+pub(super) const REOPEN_WAIT: Duration = Duration::from_secs(10);
+
 impl Ledger {
     /// Copies this ledger into `out` (a new or empty directory): sled is
     /// flushed, every file of the ledger directory (marker, HEAD, sled's
     /// files, snapshot files) is copied into `out.tmp` and fsynced, which is
-    /// then renamed to `out`. This ledger is open, so its lock is held and
-    /// writers wait for the copy only. The copy is then opened and MUST
-    /// hold the same ledger id, length and last entry as this ledger, or it
+    /// then renamed to `out`. The ledger is open until then, so its lock is
+    /// held and writers wait for the copy only; it is closed before the copy
+    /// is opened, so that the two are never in memory together (each holds
+    /// sled's page table: 190 MB at 1,000,000 entries). The copy MUST hold
+    /// the same ledger id, length and last entry as this ledger had, or it
     /// is removed and the backup fails. The copy is a ledger like any other
     /// (`verify` checks all of it); it is never written to by this call
     /// after the rename.
-    pub fn backup(&self, out: &Path) -> Result<BackupReport, ExportError> {
+    pub fn backup(self, out: &Path) -> Result<BackupReport, ExportError> {
         require_new_dir(out)?;
         let tmp = sibling(out, "tmp");
         if tmp.exists() {
@@ -39,21 +46,22 @@ impl Ledger {
                 tmp.display()
             )));
         }
+        let ends = |l: &Ledger| -> Result<_, ExportError> {
+            let n = l.len();
+            let first = l.entry(0)?.map(|e| *e.hash());
+            let last = n.checked_sub(1).map(|s| l.entry(s)).transpose()?.flatten();
+            Ok((n, first, last.map(|e| *e.hash())))
+        };
+        let mine = ends(&self)?;
         self.store().copy_to(&tmp).map_err(LedgerError::from)?;
+        drop(self);
         if out.exists() {
             fs::remove_dir(out).map_err(|e| ExportError::io(out, e))?;
         }
         fs::rename(&tmp, out).map_err(|e| ExportError::io(out, e))?;
         sync_parent(out)?;
         let check = || -> Result<BackupReport, ExportError> {
-            let copy = Ledger::open(out, Duration::ZERO)?;
-            let last = |l: &Ledger| -> Result<_, ExportError> {
-                let n = l.len();
-                let first = l.entry(0)?.map(|e| *e.hash());
-                let last = n.checked_sub(1).map(|s| l.entry(s)).transpose()?.flatten();
-                Ok((n, first, last.map(|e| *e.hash())))
-            };
-            let (mine, theirs) = (last(self)?, last(&copy)?);
+            let theirs = ends(&Ledger::open_to_scan(out, REOPEN_WAIT)?)?;
             if mine != theirs || mine.1.is_none() || mine.2.is_none() {
                 return Err(ExportError::Invalid(format!(
                     "the copy in {} does not hold the same entries as the ledger",

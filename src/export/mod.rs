@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -242,10 +241,9 @@ pub fn export(
     fs::create_dir_all(&work).map_err(|e| ExportError::io(&work, e))?;
     let result = (|| -> Result<(Vec<String>, u64, Timestamp), ExportError> {
         let copy_dir = work.join("ledger");
+        // Writers may go on once this returns: everything else reads the copy.
         ledger.backup(&copy_dir)?;
-        // Writers may go on from here: everything else reads the copy.
-        drop(ledger);
-        let copy = Ledger::open_to_scan(&copy_dir, Duration::ZERO)?;
+        let copy = Ledger::open_to_scan(&copy_dir, backup::REOPEN_WAIT)?;
         if copy.len() != cp.checkpoint().size() {
             return Err(ExportError::Invalid(format!(
                 "the copy holds {} entries, the checkpoint {}",
