@@ -131,8 +131,14 @@ impl Context {
     /// holder has not verified yet (the whole log at a key's first use, with
     /// progress on a terminal). A key that is no authority here is left to
     /// the write itself to refuse, without that work.
+    ///
+    /// Opened with the small page cache of [`Context::open_to_scan`]: that
+    /// check streams over the log, and what the signing commands do next
+    /// (append, sign a checkpoint, publish, copy for an export) reads few
+    /// pages twice. At a key's first use on 1,000,000 entries the check
+    /// took the process to 436 MB with the query cache.
     pub fn open_to_sign(&self, key: &SecretKey) -> Result<Ledger, Failure> {
-        let mut ledger = self.open()?;
+        let mut ledger = self.open_to_scan()?;
         if ledger.state().authority_of(&key.public()).is_some() {
             let mut progress = output::Progress::new("checking the log before signing");
             ledger.authenticate(key, |done, total| progress.update(done, total))?;
