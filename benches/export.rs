@@ -45,8 +45,8 @@ fn main() {
     let start = Instant::now();
     let original = Ledger::open(&dir, Duration::from_secs(5)).unwrap();
     let copy = work.path().join("ledger");
+    // Takes the ledger: it is closed once copied.
     original.backup(&copy).unwrap();
-    drop(original);
     let backup = start.elapsed();
 
     // The period: from the middle of the log, by recorded_at, the time
