@@ -107,9 +107,10 @@ const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 /// ([`Store::open_to_scan`]: `verify`, `backup`, `export`) or writes a new
 /// one in bulk ([`Store::create`]: `mirror`, `verify-export`'s rebuild). A
 /// pass over every key gains nothing from a large cache, and sled
-/// overshoots its budget while scanning: at 1,000,000 entries `verify`
-/// peaked at 845 MB with the 128 MiB cache and 420 MB with this one, in the
-/// same time (docs/PERFORMANCE.md).
+/// overshoots its budget while scanning and while writing: at 1,000,000
+/// entries `verify` peaked at 845 MB with the 128 MiB cache and 420 MB with
+/// this one, and `verify-export` (which builds a ledger of every entry) at
+/// 1,020 MB and 698 MB, each in the same time (docs/PERFORMANCE.md).
 const SCAN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The file beside sled that records the last acknowledged head.
