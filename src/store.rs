@@ -113,6 +113,11 @@ const SLED_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 /// 1,020 MB and 698 MB, each in the same time (docs/PERFORMANCE.md).
 const SCAN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// How long a ledger whose marker lock this process holds waits for sled's
+/// own lock: reopening a directory just closed in this process can find it
+/// still held for a moment (seen as "in use" in the export tests).
+const SLED_RELEASE_GRACE: Duration = Duration::from_secs(10);
+
 /// The file beside sled that records the last acknowledged head.
 pub const HEAD_FILE: &str = "HEAD";
 /// The subdirectory of a layout-3 ledger that holds the sled database.
@@ -370,7 +375,11 @@ impl Store {
     }
 
     /// Opens the sled database in `sled_dir` of the ledger `dir`, with a
-    /// page cache of `cache` bytes.
+    /// page cache of `cache` bytes. The caller MUST hold the ledger's marker
+    /// lock, so sled's own lock can only be held by a handle this process
+    /// has just dropped: sled lets go of it from its own threads, shortly
+    /// after. So it is waited for at least [`SLED_RELEASE_GRACE`], whatever
+    /// `wait` is.
     fn open_sled(
         dir: &Path,
         sled_dir: &Path,
@@ -378,6 +387,7 @@ impl Store {
         wait: Duration,
     ) -> Result<sled::Db, StoreError> {
         let start = Instant::now();
+        let wait = wait.max(SLED_RELEASE_GRACE);
         loop {
             match sled::Config::new()
                 .path(sled_dir)

@@ -20,11 +20,6 @@ pub struct BackupReport {
     pub head: String,
 }
 
-/// How long a just-closed ledger may take to be opened again: sled lets go
-/// of its lock from its own threads, shortly after the last handle is
-/// dropped.
-pub(super) const REOPEN_WAIT: Duration = Duration::from_secs(10);
-
 impl Ledger {
     /// Copies this ledger into `out` (a new or empty directory): sled is
     /// flushed, every file of the ledger directory (marker, HEAD, sled's
@@ -61,7 +56,7 @@ impl Ledger {
         fs::rename(&tmp, out).map_err(|e| ExportError::io(out, e))?;
         sync_parent(out)?;
         let check = || -> Result<BackupReport, ExportError> {
-            let theirs = ends(&Ledger::open_to_scan(out, REOPEN_WAIT)?)?;
+            let theirs = ends(&Ledger::open_to_scan(out, Duration::ZERO)?)?;
             if mine != theirs || mine.1.is_none() || mine.2.is_none() {
                 return Err(ExportError::Invalid(format!(
                     "the copy in {} does not hold the same entries as the ledger",

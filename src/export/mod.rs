@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -243,7 +244,7 @@ pub fn export(
         let copy_dir = work.join("ledger");
         // Writers may go on once this returns: everything else reads the copy.
         ledger.backup(&copy_dir)?;
-        let copy = Ledger::open_to_scan(&copy_dir, backup::REOPEN_WAIT)?;
+        let copy = Ledger::open_to_scan(&copy_dir, Duration::ZERO)?;
         if copy.len() != cp.checkpoint().size() {
             return Err(ExportError::Invalid(format!(
                 "the copy holds {} entries, the checkpoint {}",
