@@ -123,7 +123,7 @@ pub use query::{
     Holding, IndexReport, PathKind, Projection, Queries, QueryError, RightSet, Route, StepKind,
     MAX_ROUTE_JOINS,
 };
-pub use store::{StoreError, LAYOUT, LAYOUT2_DIR, MARKER_FILE, STORE_DIR};
+pub use store::{StoreError, LAYOUT, LAYOUT2_DIR, LAYOUT3_DIR, MARKER_FILE, STORE_DIR};
 pub use tiles::{
     bundle_path, publish, tile_path, tile_width, PublishError, PublishReport,
     TILES_CHECKPOINT_FILE, TILES_FORMAT, TILES_METADATA_FILE, TILE_HEIGHT, TILE_WIDTH,

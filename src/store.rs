@@ -1,7 +1,7 @@
 //! The sled store: the only module that touches sled.
 //!
 //! One ledger is one directory holding a marker file ([`MARKER_FILE`], also
-//! the lock), the head record ([`HEAD_FILE`]) and, in storage layout 3, a
+//! the lock), the head record ([`HEAD_FILE`]) and, in storage layout 4, a
 //! sled database in the subdirectory [`STORE_DIR`]. Earlier layouts:
 //!
 //! - layout 1 had sled's files (`conf`, `db`, `blobs/`, `snap.*`) directly in
@@ -9,10 +9,13 @@
 //! - layout 2 had them in `store/` ([`LAYOUT2_DIR`]), the tree as hash tiles
 //!   (below), and three more index keys per entry than layout 3 (the event
 //!   lists `X h`, `X H` and the `recorded_at` index `X k`; src/query/index/keys.rs).
+//! - layout 3 had them in `store3/` ([`LAYOUT3_DIR`]), and one timeline key
+//!   per access event and one expiry key per grant with an `until` (`X t`,
+//!   `X u`) where layout 4 has one per day and block of 256 entries.
 //!
 //! The layout is the name of the directory sled is in. [`Store::open`]
 //! refuses an earlier layout with [`StoreError::OldLayout`], and
-//! [`Store::begin_migration`] rebuilds it in layout 3 (see "Migration" below).
+//! [`Store::begin_migration`] rebuilds it in layout 4 (see "Migration" below).
 //! All keys live in sled's default tree, in key spaces named by their first
 //! byte:
 //!
@@ -55,14 +58,14 @@
 //! drive's write cache nor the file's metadata, so `commit` also fsyncs the
 //! data file (sled issue #1452).
 //!
-//! Migration (layout 1 or 2 to 3), under the ledger's lock: a new sled
+//! Migration (layout 1, 2 or 3 to 4), under the ledger's lock: a new sled
 //! database is built in [`STORE_NEW_DIR`] (primary records copied byte for
 //! byte, derived records rebuilt from the entries), checked, flushed and
-//! fsynced with its directory; then one `rename(store.new, store3)`, an fsync
+//! fsynced with its directory; then one `rename(store.new, store4)`, an fsync
 //! of the ledger directory, and the old layout's files are deleted. The
 //! rename is the commit point: before it, the directory is a ledger in its
 //! old layout (a `store.new` is a leftover the next migration deletes); after
-//! it, a layout-3 ledger (old files left by a crash are deleted by the next
+//! it, a layout-4 ledger (old files left by a crash are deleted by the next
 //! open).
 //!
 //! Concurrency: a store holds an exclusive lock on the marker file while it is
@@ -120,13 +123,15 @@ const SLED_RELEASE_GRACE: Duration = Duration::from_secs(10);
 
 /// The file beside sled that records the last acknowledged head.
 pub const HEAD_FILE: &str = "HEAD";
-/// The subdirectory of a layout-3 ledger that holds the sled database.
-pub const STORE_DIR: &str = "store3";
+/// The subdirectory of a layout-4 ledger that holds the sled database.
+pub const STORE_DIR: &str = "store4";
+/// The subdirectory that held the sled database in storage layout 3.
+pub const LAYOUT3_DIR: &str = "store3";
 /// The subdirectory that held the sled database in storage layout 2.
 pub const LAYOUT2_DIR: &str = "store";
 /// The storage layout this version writes.
-pub const LAYOUT: u8 = 3;
-/// Where a migration builds the layout-3 database before renaming it to
+pub const LAYOUT: u8 = 4;
+/// Where a migration builds the layout-4 database before renaming it to
 /// [`STORE_DIR`].
 pub const STORE_NEW_DIR: &str = "store.new";
 /// sled's files in a layout-1 ledger directory (beside `snap.*` files).
@@ -165,7 +170,7 @@ pub enum StoreError {
     /// Another process holds the ledger.
     #[error("ledger at {0} is in use by another process")]
     InUse(PathBuf),
-    /// A ledger in an earlier storage layout (1 or 2), which only the
+    /// A ledger in an earlier storage layout (1, 2 or 3), which only the
     /// migration opens.
     #[error("ledger at {dir} uses storage layout {layout}; run `access-ledger --ledger {dir} reindex --migrate` once (keeps every entry byte; rebuilds the rest)", dir = .dir.display())]
     OldLayout {
@@ -668,11 +673,11 @@ impl Store {
     }
 }
 
-/// A ledger in an earlier layout being rebuilt in layout 3 (see the module
+/// A ledger in an earlier layout being rebuilt in layout 4 (see the module
 /// doc, "Migration"). Holds the ledger's lock and the old database, read only.
 pub struct Migration {
     dir: PathBuf,
-    /// The old database's layout (1 or 2).
+    /// The old database's layout (1, 2 or 3).
     layout: u8,
     old: sled::Db,
     /// The ledger's lock; the store being built holds a clone of it.
@@ -681,9 +686,9 @@ pub struct Migration {
 
 /// What [`Store::begin_migration`] found.
 pub enum MigrationStart {
-    /// The ledger is in layout 3 already; nothing was done.
+    /// The ledger is in layout 4 already; nothing was done.
     AlreadyCurrent,
-    /// A ledger in an earlier layout, and the empty layout-3 store built
+    /// A ledger in an earlier layout, and the empty layout-4 store built
     /// beside it in [`STORE_NEW_DIR`].
     Started(Migration, Store),
 }
@@ -711,7 +716,8 @@ impl Store {
         }
         let old_dir = match layout {
             1 => dir.to_owned(),
-            _ => dir.join(LAYOUT2_DIR),
+            2 => dir.join(LAYOUT2_DIR),
+            _ => dir.join(LAYOUT3_DIR),
         };
         remove_unfinished_snapshots(&old_dir).map_err(io)?;
         // Read once, in key order: a small cache, beside the new store's.
@@ -787,7 +793,7 @@ impl Migration {
             .map(|v| v.to_vec()))
     }
 
-    /// The old store's layout (1 or 2).
+    /// The old store's layout (1, 2 or 3).
     pub fn old_layout(&self) -> u8 {
         self.layout
     }
@@ -990,11 +996,13 @@ fn lock_ledger(dir: &Path, wait: Duration) -> Result<fs::File, StoreError> {
 }
 
 /// The earlier storage layout the ledger directory `dir` is in, if it is
-/// in one: no [`STORE_DIR`], and sled's files in [`LAYOUT2_DIR`] (layout 2)
-/// or directly in `dir` (layout 1).
+/// in one: no [`STORE_DIR`], and sled's files in [`LAYOUT3_DIR`] (layout 3),
+/// [`LAYOUT2_DIR`] (layout 2) or directly in `dir` (layout 1).
 fn old_layout(dir: &Path) -> Option<u8> {
     if dir.join(STORE_DIR).is_dir() {
         None
+    } else if dir.join(LAYOUT3_DIR).is_dir() {
+        Some(3)
     } else if dir.join(LAYOUT2_DIR).is_dir() {
         Some(2)
     } else if dir.join("conf").exists() || dir.join("db").exists() {
@@ -1005,7 +1013,7 @@ fn old_layout(dir: &Path) -> Option<u8> {
 }
 
 /// Deletes the files of earlier layouts from the ledger directory `dir`
-/// (nothing else: only [`LAYOUT2_DIR`], and layout 1's `conf`, `db`,
+/// (nothing else: only [`LAYOUT3_DIR`], [`LAYOUT2_DIR`], and layout 1's `conf`, `db`,
 /// `blobs/` and `snap.*`), calling `between` after the first deletion (a
 /// crash test's hook). Only called with the lock held and [`STORE_DIR`] in
 /// place. fsyncs `dir` if anything was deleted.
@@ -1017,7 +1025,8 @@ fn remove_old_layout_files(dir: &Path, mut between: impl FnMut()) -> std::io::Re
         let name = name.to_string_lossy();
         let ours = LAYOUT1_NAMES.contains(&name.as_ref())
             || name.starts_with("snap.")
-            || name == LAYOUT2_DIR;
+            || name == LAYOUT2_DIR
+            || name == LAYOUT3_DIR;
         if !ours {
             continue;
         }

@@ -5,7 +5,7 @@
 use crate::util::{copy_dir, Workspace};
 
 /// The old ledger copied into a workspace (opening writes to it) and
-/// migrated to storage layout 3, with the demo's TEST-ONLY key files beside it.
+/// migrated to the current storage layout, with the demo's TEST-ONLY key files beside it.
 fn old_ledger() -> Workspace {
     let w = Workspace::new();
     let fixture =

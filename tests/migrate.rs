@@ -1,5 +1,6 @@
-//! Workflow: a ledger made before storage layout 3 (fixtures/layout1-4bf3c3c
-//! and fixtures/layout2-c5881c7, made by main's CLI at those commits) is
+//! Workflow: a ledger made before storage layout 4 (fixtures/layout1-4bf3c3c,
+//! fixtures/layout2-c5881c7 and fixtures/layout3-bff9ba2, made by main's CLI
+//! at those commits) is
 //! refused with one line naming the fix, migrates with `reindex --migrate`,
 //! crash-safely, and then verifies and answers exactly as that version
 //! answered. The Merkle tree is stored as hash tiles, and a forged tile is
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use access_ledger::internal::{tamper, DerivedSpace};
-use access_ledger::{Fixture, Ledger, TreeHash, STORE_DIR};
+use access_ledger::{Fixture, Ledger, TreeHash, LAYOUT, STORE_DIR};
 
 use crate::util::{assert_one_line_error, copy_dir, Workspace};
 
@@ -21,7 +22,7 @@ struct Old {
 }
 
 /// Every earlier layout, each with a ledger made by the version that wrote it.
-const OLD: [Old; 2] = [
+const OLD: [Old; 3] = [
     Old {
         fixture: "layout1-4bf3c3c",
         layout: 1,
@@ -29,6 +30,10 @@ const OLD: [Old; 2] = [
     Old {
         fixture: "layout2-c5881c7",
         layout: 2,
+    },
+    Old {
+        fixture: "layout3-bff9ba2",
+        layout: 3,
     },
 ];
 
@@ -202,7 +207,7 @@ fn an_old_layout_ledger_migrates_verifies_and_answers_as_before() {
         let w = old.ledger();
         let out = w.ok(&["reindex", "--migrate"]);
         let want = format!(
-            "from storage layout {} to 3: 29 entries copied byte for byte",
+            "from storage layout {} to {LAYOUT}: 29 entries copied byte for byte",
             old.layout
         );
         assert!(out.contains(&want), "{out}");
@@ -215,7 +220,7 @@ fn an_old_layout_ledger_migrates_verifies_and_answers_as_before() {
         let store_before = std::fs::read(&db).unwrap();
         let out = w.ok(&["reindex", "--migrate"]);
         assert!(
-            out.contains("storage layout 3 already; nothing to do"),
+            out.contains(&format!("storage layout {LAYOUT} already; nothing to do")),
             "{out}"
         );
         assert_eq!(std::fs::read(&db).unwrap(), store_before);
@@ -241,7 +246,7 @@ fn an_old_layout_ledger_migrates_verifies_and_answers_as_before() {
 /// The migration stopped dead at each of its steps (the test-only hook
 /// aborts the process there, as a kill or a power cut would stop it) leaves
 /// either the old ledger (refused with the fix, and migrated by the next
-/// run) or the layout-3 ledger (which opens, and drops the old files).
+/// run) or the layout-4 ledger (which opens, and drops the old files).
 /// Either way the ledger then verifies and answers as before.
 #[test]
 fn a_migration_stopped_at_any_step_leaves_a_ledger_that_opens_and_verifies() {
@@ -262,7 +267,7 @@ fn a_migration_stopped_at_any_step_leaves_a_ledger_that_opens_and_verifies() {
                 .unwrap();
             assert!(!out.status.success(), "{step}: the hook did not stop it");
             if renamed {
-                // Layout 3 at once; the first open deletes the old files.
+                // Layout 4 at once; the first open deletes the old files.
                 let out = w.ok(&["verify"]);
                 assert!(out.contains("ok: 29 entries verified"), "{step}: {out}");
                 assert_eq!(names(&w.ledger()), migrated_names(), "{step}");

@@ -66,7 +66,8 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
     // v5: storage layout 2 (sled in store/, the tree as hash tiles); this
     // version refuses to open a layout-1 ledger, so an earlier one is rebuilt.
     // v6: storage layout 3 (sled in store3/, three index keys fewer per entry).
-    let done = base.join(format!("synth-{n}.v6.done"));
+    // v7: storage layout 4 (sled in store4/, timeline keys per day and block).
+    let done = base.join(format!("synth-{n}.v7.done"));
     if done.exists() {
         eprintln!(
             "reusing {} ({})",

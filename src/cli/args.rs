@@ -107,19 +107,19 @@ Optional \"recorded_at\" back-dates a historical entry (non-decreasing, not in t
     Show(Show),
     /// Replay the whole log and check every link, signature, authority and ban.
     Verify(Verify),
-    /// Rebuild every derived index from the entries alone (--migrate: move a ledger to storage layout 3).
+    /// Rebuild every derived index from the entries alone (--migrate: move a ledger to storage layout 4).
     #[command(
         after_help = "Examples:\n  access-ledger reindex                      # after `verify` reported damaged derived data\n  \
-access-ledger --ledger DIR reindex --migrate  # once, for a ledger made before storage layout 3\n\n\
+access-ledger --ledger DIR reindex --migrate  # once, for a ledger made before storage layout 4\n\n\
 Derived data (rules snapshots, the Merkle tree's hash tiles, query indexes) is rebuilt from the\n\
 entries, every entry replayed through the rules with its signature checked; the entries and\n\
 checkpoints are never changed.\n\n\
---migrate builds a storage layout 3 store in DIR/store.new from a ledger in layout 1 (sled's\n\
-files directly in DIR) or 2 (sled's files in DIR/store): entries, checkpoints and the replica\n\
-record copied byte for byte, the rest rebuilt; checks it holds the same entries as the old\n\
-store and the last acknowledged head; then renames it to DIR/store3 and deletes the old files.\n\
+--migrate builds a storage layout 4 store in DIR/store.new from a ledger in layout 1 (sled's\n\
+files directly in DIR), 2 (in DIR/store) or 3 (in DIR/store3): entries, checkpoints and the\n\
+replica record copied byte for byte, the rest rebuilt; checks it holds the same entries as the\n\
+old store and the last acknowledged head; then renames it to DIR/store4 and deletes the old files.\n\
 It holds the ledger's lock throughout, and a crash at any point leaves a ledger that opens\n\
-(layout 3) or that --migrate takes again (the old layout). On a layout-3 ledger it says so and\n\
+(layout 4) or that --migrate takes again (the old layout). On a layout-4 ledger it says so and\n\
 changes nothing (exit 0)."
     )]
     Reindex(Reindex),
@@ -476,8 +476,8 @@ pub struct Verify {
 /// `reindex`.
 #[derive(Debug, Args)]
 pub struct Reindex {
-    /// Move a ledger in storage layout 1 or 2 (made before layout 3) to
-    /// layout 3, crash-safely: keeps every entry byte, rebuilds the rest.
+    /// Move a ledger in storage layout 1, 2 or 3 (made before layout 4) to
+    /// layout 4, crash-safely: keeps every entry byte, rebuilds the rest.
     #[arg(long)]
     pub migrate: bool,
 }

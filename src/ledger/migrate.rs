@@ -1,5 +1,5 @@
-//! `reindex --migrate`: a ledger in an earlier storage layout (1 or 2)
-//! rebuilt in layout 3 (src/store.rs, "Migration"), crash-safely.
+//! `reindex --migrate`: a ledger in an earlier storage layout (1, 2 or 3)
+//! rebuilt in layout 4 (src/store.rs, "Migration"), crash-safely.
 
 use super::*;
 use crate::store::{migration_crash_point, Migration, MigrationStart};
@@ -13,7 +13,7 @@ pub enum Migrated {
     AlreadyCurrent,
     /// The ledger was rebuilt in the current layout.
     Migrated {
-        /// The layout it was in (1 or 2).
+        /// The layout it was in (1, 2 or 3).
         from: u8,
         /// Its entries, every one copied byte for byte.
         entries: u64,
@@ -21,7 +21,7 @@ pub enum Migrated {
 }
 
 impl Ledger {
-    /// Migrates the ledger in `dir` from storage layout 1 or 2 to layout 3, under
+    /// Migrates the ledger in `dir` from storage layout 1, 2 or 3 to layout 4, under
     /// its lock (waiting up to `wait`), and leaves it closed.
     ///
     /// Builds the new store beside the old one: every primary record (entries,
@@ -32,7 +32,7 @@ impl Ledger {
     /// hold the same entry count, the same first and last entry, the same
     /// primary records (by a keyed digest of all of them), and agree with
     /// the `HEAD` file; otherwise nothing is changed. A crash at
-    /// any point leaves a ledger that opens (in layout 3) or migrates again
+    /// any point leaves a ledger that opens (in layout 4) or migrates again
     /// (in its old layout). `progress(step, done, total)` is called now and then.
     pub fn migrate(
         dir: &Path,

@@ -34,8 +34,9 @@ use super::answer::{
 };
 use super::eval::Eval;
 use super::index::{
-    name_covers, split_first, subject_from, IndexRecord, Key, RecordKind, BY_RESOURCE, EXPIRIES,
-    HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS, MEMBER_OF, SIGNERS, TIMELINE,
+    day_of, name_covers, split_first, subject_from, IndexRecord, Key, RecordKind, BLOCK_ENTRIES,
+    BY_RESOURCE, EXPIRIES, HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS, MEMBER_OF, SIGNERS,
+    TIMELINE,
 };
 use crate::entry::Entry;
 use crate::event::Event;
@@ -404,6 +405,61 @@ impl<'s> Queries<'s> {
         Ok(Entry::decode(&bytes).map_err(|e| self.store.damaged(format!("entry {seq}: {e}")))?)
     }
 
+    /// The instants in `[from, to)` at which an entry visible to `probe`
+    /// takes effect (an access event's `effective_at`) or runs out (a grant's
+    /// `until`), each with those entries' seqs.
+    ///
+    /// The `t` and `u` spaces name, for each day, the blocks of
+    /// [`BLOCK_ENTRIES`] entries holding such an event (index/keys.rs): every
+    /// block named for a day of the period is read, and its events in the
+    /// period picked out. A day's key is never after its events (`day_of`),
+    /// so the days from `day_of(from)` to before `to` name them all.
+    fn instants(
+        &self,
+        probe: &Eval<'_>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<BTreeMap<Timestamp, BTreeSet<u64>>, QueryError> {
+        let mut blocks = BTreeSet::new();
+        for space in [TIMELINE, EXPIRIES] {
+            let lo = Key::new(space).time(day_of(from)).0;
+            let hi = Key::new(space).time(to).0;
+            for kv in self.store.range(&lo, &hi) {
+                let (k, _) = kv?;
+                blocks.insert(probe.split(&k, None)?.seq);
+            }
+        }
+        let within = |t: Timestamp| from <= t && t < to;
+        let mut instants: BTreeMap<Timestamp, BTreeSet<u64>> = BTreeMap::new();
+        for block in blocks {
+            let first = block.checked_mul(BLOCK_ENTRIES).ok_or_else(|| {
+                self.store
+                    .damaged(format!("timeline index names block {block}, past any seq"))
+            })?;
+            if !probe.visible(first) {
+                break;
+            }
+            for item in self.store.entries(first).take(BLOCK_ENTRIES as usize) {
+                let (seq, bytes) = item?;
+                if !probe.visible(seq) {
+                    break;
+                }
+                let e = Entry::decode(&bytes)
+                    .map_err(|err| self.store.damaged(format!("entry {seq}: {err}")))?;
+                let body = e.body();
+                if let Some(eff) = body.effective_at().filter(|t| within(*t)) {
+                    instants.entry(eff).or_default().insert(seq);
+                }
+                if let Event::Grant { until: Some(u), .. } = body {
+                    if within(*u) {
+                        instants.entry(*u).or_default().insert(seq);
+                    }
+                }
+            }
+        }
+        Ok(instants)
+    }
+
     /// `changes`: every change of effective access at an instant in `[from, to)`,
     /// as known at `known_at`, ordered by (at, subject, resource, right).
     pub fn changes(
@@ -429,18 +485,7 @@ impl<'s> Queries<'s> {
         }
         let kseq = self.known_seq(known_at)?;
         let probe = Eval::new(self.store, Timestamp::MAX, kseq);
-        let mut instants: BTreeMap<Timestamp, BTreeSet<u64>> = BTreeMap::new();
-        for space in [TIMELINE, EXPIRIES] {
-            let lo = Key::new(space).time(from).0;
-            let hi = Key::new(space).time(to).0;
-            for kv in self.store.range(&lo, &hi) {
-                let (k, _) = kv?;
-                let p = probe.split(&k, None)?;
-                if probe.visible(p.seq) {
-                    instants.entry(p.time).or_default().insert(p.seq);
-                }
-            }
-        }
+        let instants = self.instants(&probe, from, to)?;
         let mut relevant: Memo<Relevance> = Memo::new(RELEVANT_KEPT);
         // The named rights of each subject's own records, for the run: a
         // few rights each.
@@ -726,6 +771,52 @@ mod tests {
         for (x, h) in each {
             assert_eq!(h, p.what_can(&x, t(3), k)?, "{x}");
         }
+        Ok(())
+    }
+
+    /// `changes` finds its events through the days and blocks of
+    /// [`BLOCK_ENTRIES`] entries that the `t` and `u` spaces name: events
+    /// over three blocks and a month of days, some backdated weeks behind
+    /// their block's, some running out (`until`) days after they start, are
+    /// found as the reference replay finds them, for periods inside a day,
+    /// across days and blocks, and at a knowledge time inside a block.
+    #[test]
+    fn changes_are_found_in_every_day_and_block() -> Result<(), QueryError> {
+        use crate::query::test_log::{grant, revoke};
+        let mut events = Vec::new();
+        for i in 0..700i64 {
+            let who = format!("agency:a{}", i % 13);
+            let hour = if i % 97 == 0 { i - 24 * 30 } else { i };
+            if matches!((i + 1) % BLOCK_ENTRIES as i64, 0 | 255) {
+                // The first and last entries of a block: a change each.
+                events.push(grant(&format!("agency:edge{i}"), "db", "read", hour, None));
+            } else if i % 4 == 0 {
+                events.push(revoke(&who, "db", None, hour, false));
+            } else {
+                let until = (i % 5 == 0).then_some(hour + 24 * 3);
+                events.push(grant(&who, "db/t", "read", hour, until));
+            }
+        }
+        // Entry i + 1 is recorded at hour i.
+        let log = ledger(events);
+        let q = Queries::new(log.ledger.store());
+        let p = Projection::new(&log.entries);
+        let periods = [
+            (t(-24 * 40), t(24 * 40)),
+            (t(101), t(103)),
+            (t(250), t(270)),
+            (t(-24 * 30), t(-24 * 25)),
+            (t(600), t(24 * 40)),
+        ];
+        let mut found = 0;
+        for (from, to) in periods {
+            for k in [t(100_000), t(300), t(520)] {
+                let want = p.changes(from, to, k)?;
+                assert_eq!(q.changes(from, to, k)?, want, "{from} {to} {k}");
+                found += want.len();
+            }
+        }
+        assert!(found > 800, "{found}");
         Ok(())
     }
 

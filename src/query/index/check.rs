@@ -1,9 +1,9 @@
 //! The index check (`rebuild --check`): are the stored indexes exactly those
 //! that the stored entries produce?
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::keys::SIGNERS;
+use super::keys::{EXPIRIES, SIGNERS, TIMELINE};
 use super::write::{write_index, IndexSink};
 use crate::entry::Entry;
 use crate::store::{RecordDigest, Store, StoreError, INDEX_PREFIX};
@@ -89,6 +89,12 @@ pub(crate) struct IndexDigest {
     spaces: BTreeMap<u8, RecordDigest>,
     /// `SIGNERS` records, by key: a key added again overwrites (a handful).
     signers: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The `t` and `u` keys already added for the block of the entry being
+    /// added: every event of a (day, block) pair writes the same key, which
+    /// the store holds once. Entries come in seq order, so a block's keys
+    /// all come before the next block's, and this holds at most one key per
+    /// entry of a block.
+    block_keys: BTreeSet<Vec<u8>>,
 }
 
 impl IndexDigest {
@@ -98,6 +104,7 @@ impl IndexDigest {
             like: like.empty_like(),
             spaces: BTreeMap::new(),
             signers: BTreeMap::new(),
+            block_keys: BTreeSet::new(),
         }
     }
 
@@ -153,6 +160,20 @@ impl IndexSink for IndexDigest {
         match key.get(1).copied() {
             Some(SIGNERS) => {
                 self.signers.insert(key, value);
+            }
+            Some(TIMELINE | EXPIRIES) => {
+                // The block is the key's last 8 bytes (keys.rs).
+                let block = |k: &[u8]| k[k.len().saturating_sub(8)..].to_vec();
+                if self
+                    .block_keys
+                    .first()
+                    .is_some_and(|k| block(k) != block(&key))
+                {
+                    self.block_keys.clear();
+                }
+                if self.block_keys.insert(key.clone()) {
+                    self.add(&key, &value);
+                }
             }
             _ => self.add(&key, &value),
         }

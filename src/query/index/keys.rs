@@ -19,8 +19,8 @@
 //! | [`SHARES_TO`] | `s to\0 resource\0 from\0 eff seq` | record | shares and unshares, by recipient |
 //! | [`SHARES_FROM`] | `f from\0 resource\0 to\0 eff seq` | empty | the same, by sharer (`history`) |
 //! | [`SHARES_OF`] | `S resource\0 from\0 to\0 eff seq` | empty | the same, by resource (`history`) |
-//! | [`TIMELINE`] | `t eff seq` | empty | every access event, by effective time |
-//! | [`EXPIRIES`] | `u until seq` | empty | every grant with an `until` |
+//! | [`TIMELINE`] | `t day block` | empty | the blocks holding an access event effective on that day |
+//! | [`EXPIRIES`] | `u day block` | empty | the blocks holding a grant whose `until` is on that day |
 //! | [`SIGNERS`] | `a key` (32-byte ed25519 key) | authority name | genesis, authority_add |
 //!
 //! Every access event is under exactly one space per name it holds, with that
@@ -33,6 +33,16 @@
 //! sled keys per entry): `recorded_at` never decreases along the log, so the
 //! entries known at a time are found by a binary search of the entries
 //! themselves (`Queries::known_seq`).
+//!
+//! In the `t` and `u` spaces, `day` is the start of a UTC day (a time, as
+//! above: [`day_of`]) and `block` is `seq / 256` (u64 big endian:
+//! [`BLOCK_ENTRIES`]): one key for every (day, block) pair that has such an
+//! event, written again, unchanged, by every later event of the pair. So the
+//! entries of a period are found by reading the blocks its days name and
+//! picking out the events in it (`Queries::changes`), at about one key per
+//! block instead of one per event. Storage layout 3 had one key per event
+//! there (`t eff seq`, `u until seq`: a million keys at a million entries,
+//! which sled's page table pays for at every open); layout 4 replaced them.
 //!
 //! A *record* (the value of a `g`, `r` or `s` key) is an
 //! [`IndexRecord`](super::record::IndexRecord); its bytes are written out in
@@ -74,6 +84,21 @@ pub(in crate::query) const TIMELINE: u8 = b't';
 pub(in crate::query) const EXPIRIES: u8 = b'u';
 /// Space `a`: authority names by key.
 pub(in crate::query) const SIGNERS: u8 = b'a';
+
+/// Entries per block of the `t` and `u` spaces: the block of entry `seq` is
+/// `seq / BLOCK_ENTRIES`.
+pub(in crate::query) const BLOCK_ENTRIES: u64 = 256;
+
+/// A UTC day in microseconds: the span of one `day` of the `t` and `u` spaces.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// The start of the UTC day holding `t` (the earliest time for a `t` before
+/// every whole day a timestamp can hold): the `day` of `t` in the `t` and
+/// `u` spaces. Never after `t`, and never decreasing as `t` grows.
+pub(in crate::query) fn day_of(t: Timestamp) -> Timestamp {
+    let us = t.as_micros();
+    Timestamp::from_micros(us.saturating_sub(us.rem_euclid(DAY_MICROS)))
+}
 
 /// Length of the `eff seq` (or `time seq`) tail of a key.
 const TAIL: usize = 16;
@@ -143,9 +168,9 @@ pub(in crate::query) struct Parts<'k> {
     /// holding `0x00`, not yet checked as an identifier); empty in the `t` and
     /// `u` spaces, which have none.
     pub(in crate::query) name: &'k [u8],
-    /// The time of the tail (`eff`, or `until` in the `u` space).
+    /// The time of the tail (`eff`; the `day` in the `t` and `u` spaces).
     pub(in crate::query) time: Timestamp,
-    /// The seq of the tail.
+    /// The seq of the tail (the `block` in the `t` and `u` spaces).
     pub(in crate::query) seq: u64,
 }
 
@@ -154,7 +179,7 @@ pub(in crate::query) struct Parts<'k> {
 /// With `name_at = Some(n)`, `key` MUST be `head ‖ name ‖ 0x00 ‖ time ‖ seq`
 /// where `head` is its first `n` bytes (the caller's scan prefix up to where
 /// the last name starts). With `None` (the `t` and `u` spaces), `key` MUST be
-/// `X space time seq`. Anything else is refused (`None`): a key too short for
+/// `X space day block`. Anything else is refused (`None`): a key too short for
 /// its tail, a name without its terminator, an empty name, a name holding
 /// `0x00` (`n` is not where the last name starts), bytes between the space
 /// and the tail of an unnamed key.
@@ -245,6 +270,29 @@ mod tests {
         }
         for us in times {
             assert_eq!(time_from(time_bytes(at(us))), at(us));
+        }
+    }
+
+    #[test]
+    fn a_day_starts_at_utc_midnight_and_never_after_its_time() {
+        let day = 86_400_000_000;
+        // 2019-07-01T00:00:00Z and a microsecond before and after it.
+        let midnight = 1_561_939_200_000_000;
+        assert_eq!(day_of(at(midnight)), at(midnight));
+        assert_eq!(day_of(at(midnight + 1)), at(midnight));
+        assert_eq!(day_of(at(midnight + day - 1)), at(midnight));
+        assert_eq!(day_of(at(midnight - 1)), at(midnight - day));
+        assert_eq!(day_of(at(-1)), at(-day));
+        assert_eq!(day_of(at(0)), at(0));
+        // The earliest times saturate to the earliest timestamp: still not
+        // after them, and still in order.
+        assert_eq!(day_of(at(i64::MIN)), at(i64::MIN));
+        let times = [i64::MIN, i64::MIN + 1, -day - 1, -1, 0, midnight, i64::MAX];
+        for w in times.windows(2) {
+            assert!(day_of(at(w[0])) <= day_of(at(w[1])), "{w:?}");
+        }
+        for us in times {
+            assert!(day_of(at(us)) <= at(us));
         }
     }
 

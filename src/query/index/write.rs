@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::keys::{
-    Key, BY_RESOURCE, EXPIRIES, GRANTS, MEMBERS, MEMBER_OF, SHARES_FROM, SHARES_OF, SHARES_TO,
-    SIGNERS, TIMELINE,
+    day_of, Key, BLOCK_ENTRIES, BY_RESOURCE, EXPIRIES, GRANTS, MEMBERS, MEMBER_OF, SHARES_FROM,
+    SHARES_OF, SHARES_TO, SIGNERS, TIMELINE,
 };
 use super::record::{encode_membership, encode_record, RecordKind};
 use crate::entry::Entry;
@@ -76,7 +76,7 @@ pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
             let names = [subject.as_str(), resource.as_str()];
             put_mirrored(sink, [GRANTS, BY_RESOURCE], names, *effective_at, seq, v);
             if let Some(u) = until {
-                sink.put(Key::new(EXPIRIES).time(*u).seq(seq).0, vec![]);
+                sink.put(block_key(EXPIRIES, *u, seq), vec![]);
             }
         }
         Event::Revoke {
@@ -135,8 +135,17 @@ pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
         }
     }
     if let Some(eff) = body.effective_at() {
-        sink.put(Key::new(TIMELINE).time(eff).seq(seq).0, vec![]);
+        sink.put(block_key(TIMELINE, eff, seq), vec![]);
     }
+}
+
+/// The key, under `space` (`t` or `u`), of the day of `time` and the block
+/// of `seq`: the same key for every event of that day in that block.
+pub(super) fn block_key(space: u8, time: Timestamp, seq: u64) -> Vec<u8> {
+    Key::new(space)
+        .time(day_of(time))
+        .seq(seq / BLOCK_ENTRIES)
+        .0
 }
 
 /// The keys of a share or unshare: its record under `s` (by recipient), and
@@ -211,10 +220,36 @@ mod tests {
         let want = BTreeMap::from([
             (g(GRANTS, "agency:a", "db/t"), record.clone()),
             (g(BY_RESOURCE, "db/t", "agency:a"), record),
-            (Key::new(TIMELINE).time(eff).seq(seq).0, vec![]),
-            (Key::new(EXPIRIES).time(until).seq(seq).0, vec![]),
+            (Key::new(TIMELINE).time(day_of(eff)).seq(0).0, vec![]),
+            (Key::new(EXPIRIES).time(day_of(until)).seq(0).0, vec![]),
         ]);
         assert_eq!(written(e), want);
+    }
+
+    #[test]
+    fn the_timeline_key_names_the_day_and_the_block_of_256_entries() {
+        // 2019-07-01T13:45:00Z, entry 700: block 2.
+        let eff = Timestamp::from_micros(1_561_988_700_000_000);
+        let mut want = b"Xt".to_vec();
+        want.extend_from_slice(&(1_561_939_200_000_000u64 | 1 << 63).to_be_bytes());
+        want.extend_from_slice(&2u64.to_be_bytes());
+        assert_eq!(block_key(TIMELINE, eff, 700), want);
+        // Every event of that day in entries 512..768 has that key; the
+        // next day, or the next block, has another.
+        let day = 86_400_000_000;
+        assert_eq!(
+            block_key(TIMELINE, t(0), 512),
+            block_key(TIMELINE, t(1), 767)
+        );
+        let other_day = Timestamp::from_micros(t(0).as_micros() + day);
+        assert_ne!(
+            block_key(TIMELINE, t(0), 512),
+            block_key(TIMELINE, other_day, 512)
+        );
+        assert_ne!(
+            block_key(TIMELINE, t(0), 767),
+            block_key(TIMELINE, t(0), 768)
+        );
     }
 
     #[test]
@@ -260,7 +295,7 @@ mod tests {
             (key(SHARES_TO, ["agency:b", "db/t", "agency:a"]), record),
             (key(SHARES_FROM, ["agency:a", "db/t", "agency:b"]), vec![]),
             (key(SHARES_OF, ["db/t", "agency:a", "agency:b"]), vec![]),
-            (Key::new(TIMELINE).time(t(4)).seq(1).0, vec![]),
+            (Key::new(TIMELINE).time(day_of(t(4))).seq(0).0, vec![]),
         ]);
         assert_eq!(w, want);
     }
