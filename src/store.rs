@@ -9,9 +9,10 @@
 //! - layout 2 had them in `store/` ([`LAYOUT2_DIR`]), the tree as hash tiles
 //!   (below), and three more index keys per entry than layout 3 (the event
 //!   lists `X h`, `X H` and the `recorded_at` index `X k`; src/query/index/keys.rs).
-//! - layout 3 had them in `store3/` ([`LAYOUT3_DIR`]), and one timeline key
-//!   per access event and one expiry key per grant with an `until` (`X t`,
-//!   `X u`) where layout 4 has one per day and block of 256 entries.
+//! - layout 3 had them in `store3/` ([`LAYOUT3_DIR`]), one key per entry
+//!   where layout 4 packs 16, and one timeline key per access event and one
+//!   expiry key per grant with an `until` (`X t`, `X u`) where layout 4 has
+//!   one per day and block of 256 entries.
 //!
 //! The layout is the name of the directory sled is in. [`Store::open`]
 //! refuses an earlier layout with [`StoreError::OldLayout`], and
@@ -21,7 +22,7 @@
 //!
 //! | prefix | key after the prefix | value | kind |
 //! |---|---|---|---|
-//! | `E` | seq, u64 big endian | the entry's exact bytes | primary |
+//! | `E` | block, u64 big endian: seq / [`ENTRIES_PER_KEY`] | the block's entries in seq order, each a u32 big-endian length and its exact bytes | primary |
 //! | `C` | tree size (u64 BE), signer name | a signed checkpoint note | primary |
 //! | `S` | log size (u64 BE) | a [`crate::LedgerState`] snapshot at that size | derived |
 //! | `s` | (none) | the snapshot directory: latest size, sizes pinned by signers | derived |
@@ -36,6 +37,12 @@
 //! the tree) is rewritten as it grows; a full one never changes. One key per
 //! 256 leaves instead of one per node: sled costs about 126 bytes a key on
 //! disk beyond the data (docs/PERFORMANCE.md, "Layout 2").
+//!
+//! Entries are packed [`ENTRIES_PER_KEY`] to a key (layout 4): entry `seq` is
+//! the `seq % 16`-th entry of block `seq / 16`, every block but the last is
+//! full, and an append rewrites the last block with the new entry after the
+//! ones it holds. Layouts 1 to 3 had one key per entry (`E || seq`), which
+//! made a million of sled's keys at a million entries.
 //!
 //! Primary data is what the ledger is; derived data is a cache that
 //! `reindex` deletes and rebuilds from the entries alone. Nothing derived is
@@ -60,7 +67,7 @@
 //!
 //! Migration (layout 1, 2 or 3 to 4), under the ledger's lock: a new sled
 //! database is built in [`STORE_NEW_DIR`] (primary records copied byte for
-//! byte, derived records rebuilt from the entries), checked, flushed and
+//! byte, entries packed into blocks, derived records rebuilt from the entries), checked, flushed and
 //! fsynced with its directory; then one `rename(store.new, store4)`, an fsync
 //! of the ledger directory, and the old layout's files are deleted. The
 //! rename is the commit point: before it, the directory is a ledger in its
@@ -93,6 +100,11 @@ const MARKER_TEXT: &str = "access-ledger v1\nThis directory is an access-ledger 
 
 /// Prefix of entry keys.
 const ENTRY_PREFIX: u8 = b'E';
+/// Entries per sled key in layout 4: a key per entry cost sled a page-table
+/// slot and about 126 bytes on disk each (docs/PERFORMANCE.md, "Layout 4").
+/// Few enough that an append rewrites a few KB at most, and that reading one
+/// entry reads at most 15 others.
+pub const ENTRIES_PER_KEY: u64 = 16;
 /// Prefix of stored checkpoint keys.
 const CHECKPOINT_PREFIX: u8 = b'C';
 /// Prefix of the rules-state snapshots, by the size of the log they describe
@@ -136,12 +148,10 @@ pub const LAYOUT: u8 = 4;
 pub const STORE_NEW_DIR: &str = "store.new";
 /// sled's files in a layout-1 ledger directory (beside `snap.*` files).
 const LAYOUT1_NAMES: [&str; 3] = ["conf", "db", "blobs"];
-/// Primary key spaces: what a migration copies byte for byte.
-const PRIMARY_PREFIXES: [u8; 3] = [ENTRY_PREFIX, CHECKPOINT_PREFIX, b'R'];
 /// The page cache of the old store a migration reads (once, in order).
 const MIGRATION_READ_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Keys per batch when a migration copies primary records.
-const COPY_BATCH: usize = 1_000;
+const COPY_BATCH: u64 = 1_024;
 /// Prefix of Merkle hash tile keys.
 const TREE_PREFIX: u8 = b'T';
 /// Prefix of query index keys.
@@ -235,11 +245,46 @@ pub struct Store {
     _lock: fs::File,
 }
 
-/// The sled key of entry `seq`.
-fn entry_key(seq: u64) -> [u8; 9] {
+/// `E || n` (u64 big endian): the key of the block of entry `n *
+/// ENTRIES_PER_KEY` in layout 4 ([`block_key`]), and of entry `n` itself in
+/// layouts 1 to 3 (which a migration reads, and whose records the primary
+/// digest is defined over).
+fn entry_key(n: u64) -> [u8; 9] {
     let mut k = [ENTRY_PREFIX; 9];
-    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k[1..].copy_from_slice(&n.to_be_bytes());
     k
+}
+
+/// The sled key of the block holding entry `seq`.
+fn block_key(seq: u64) -> [u8; 9] {
+    entry_key(seq / ENTRIES_PER_KEY)
+}
+
+/// The entries of a block's value, in order: each a u32 big-endian length
+/// and that many bytes. `None` unless it is 1 to [`ENTRIES_PER_KEY`] whole
+/// entries.
+fn split_block(v: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    let mut rest = v;
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        if tail.len() < len {
+            return None;
+        }
+        let (e, r) = tail.split_at(len);
+        out.push(e);
+        rest = r;
+    }
+    let n = out.len() as u64;
+    (1..=ENTRIES_PER_KEY).contains(&n).then_some(out)
+}
+
+/// Appends entry `bytes` to block value `block`.
+fn push_to_block(block: &mut Vec<u8>, bytes: &[u8]) -> Result<(), std::num::TryFromIntError> {
+    block.extend_from_slice(&u32::try_from(bytes.len())?.to_be_bytes());
+    block.extend_from_slice(bytes);
+    Ok(())
 }
 
 impl Store {
@@ -442,7 +487,33 @@ impl Store {
 
     /// The stored bytes of entry `seq`.
     pub fn entry_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&entry_key(seq))
+        let key = block_key(seq);
+        let Some(v) = self.db.get(key).map_err(|e| self.sled_err(e))? else {
+            return Ok(None);
+        };
+        let block = self.block_entries(&key, &v)?;
+        let at = usize::try_from(seq % ENTRIES_PER_KEY).expect("below 16");
+        Ok(block.into_iter().nth(at).map(|(_, b)| b))
+    }
+
+    /// The entries of the block stored under `key` with value `v`, as
+    /// `(seq, bytes)`; a key or value that is not a block is damage.
+    fn block_entries(&self, key: &[u8], v: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let block = <[u8; 8]>::try_from(&key[1..])
+            .map(u64::from_be_bytes)
+            .map_err(|_| self.damaged(format!("entry key of length {}", key.len())))?;
+        let first = block
+            .checked_mul(ENTRIES_PER_KEY)
+            .ok_or_else(|| self.damaged(format!("entry block {block} is past any seq")))?;
+        let entries = split_block(v).ok_or_else(|| {
+            self.damaged(format!(
+                "the stored block of entries {first} to {} does not decode",
+                first + ENTRIES_PER_KEY - 1
+            ))
+        })?;
+        Ok((first..)
+            .zip(entries.into_iter().map(<[u8]>::to_vec))
+            .collect())
     }
 
     /// Every `(key, value)` whose key starts with `prefix`, in key order.
@@ -474,13 +545,18 @@ impl Store {
         &self,
         from: u64,
     ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
-        self.range(&entry_key(from), &[ENTRY_PREFIX + 1])
-            .map(move |r| {
-                let (k, v) = r?;
-                let seq = <[u8; 8]>::try_from(&k[1..])
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| self.damaged(format!("entry key of length {}", k.len())))?;
-                Ok((seq, v))
+        self.range(&block_key(from), &[ENTRY_PREFIX + 1])
+            .flat_map(move |r| {
+                let items: Vec<Result<(u64, Vec<u8>), StoreError>> =
+                    match r.and_then(|(k, v)| self.block_entries(&k, &v)) {
+                        Ok(block) => block
+                            .into_iter()
+                            .filter(|(seq, _)| *seq >= from)
+                            .map(Ok)
+                            .collect(),
+                        Err(e) => vec![Err(e)],
+                    };
+                items
             })
     }
 
@@ -495,10 +571,7 @@ impl Store {
             None => Ok(None),
             Some(r) => {
                 let (k, v) = r?;
-                let seq = <[u8; 8]>::try_from(&k[1..])
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| self.damaged("entry key of the wrong length"))?;
-                Ok(Some((seq, v)))
+                Ok(self.block_entries(&k, &v)?.pop())
             }
         }
     }
@@ -744,16 +817,31 @@ impl Store {
     }
 
     /// The digest of every primary record (entries, checkpoints, the replica
-    /// record) under `like`'s key: one sequential scan.
+    /// record) under `like`'s key, one sequential scan: each entry as the
+    /// record `(E || seq, bytes)` that layouts 1 to 3 stored, so that a
+    /// store and its migrated copy have the same digest exactly when they
+    /// hold the same entries, checkpoints and replica record.
     pub fn primary_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
-        primary_digest(&self.db, like).map_err(|e| self.sled_err(e))
+        let mut d = like.empty_like();
+        for r in self.entries(0) {
+            let (seq, bytes) = r?;
+            d.add_record(&entry_key(seq), &bytes);
+        }
+        for p in [CHECKPOINT_PREFIX, REPLICA_KEY[0]] {
+            for r in self.scan_prefix(&[p]) {
+                let (k, v) = r?;
+                d.add_record(&k, &v);
+            }
+        }
+        Ok(d)
     }
 }
 
-/// The digest of every primary record of `db` under `like`'s key.
-fn primary_digest(db: &sled::Db, like: &RecordDigest) -> Result<RecordDigest, sled::Error> {
+/// The digest of every primary record of `db`, a store in layout 1, 2 or 3
+/// (one key per entry), under `like`'s key.
+fn old_primary_digest(db: &sled::Db, like: &RecordDigest) -> Result<RecordDigest, sled::Error> {
     let mut d = like.empty_like();
-    for p in PRIMARY_PREFIXES {
+    for p in [ENTRY_PREFIX, CHECKPOINT_PREFIX, REPLICA_KEY[0]] {
         for r in db.scan_prefix([p]) {
             let (k, v) = r?;
             d.add_record(&k, &v);
@@ -801,25 +889,59 @@ impl Migration {
     /// The digest of the old store's primary records (see
     /// [`Store::primary_digest_like`]).
     pub fn old_primary_digest_like(&self, like: &RecordDigest) -> Result<RecordDigest, StoreError> {
-        primary_digest(&self.old, like).map_err(|e| self.sled_err(e))
+        old_primary_digest(&self.old, like).map_err(|e| self.sled_err(e))
     }
 
-    /// Copies every primary record of the old store into `new` byte for
-    /// byte, in atomic batches of a bounded number of keys (memory stays
-    /// flat), calling `progress(entries copied)` after each batch. Derived
-    /// records are not copied: the caller rebuilds them from the entries.
+    /// Copies every primary record of the old store into `new`: entries
+    /// byte for byte, packed [`ENTRIES_PER_KEY`] to a key (the old layouts
+    /// had one key each), checkpoints and the replica record byte for byte
+    /// under the same keys; in atomic batches of a bounded number of
+    /// entries (memory stays flat), calling `progress(entries copied)` after
+    /// each batch. Derived records are not copied: the caller rebuilds them
+    /// from the entries. Old entries that are not seqs 0, 1, 2, ... in order
+    /// are damage, and nothing is renamed in.
     pub fn copy_primary(
         &self,
         new: &Store,
         mut progress: impl FnMut(u64),
     ) -> Result<(), StoreError> {
-        let mut entries = 0;
-        for p in PRIMARY_PREFIXES {
+        let damaged = |what: String| StoreError::Damaged {
+            path: self.dir.clone(),
+            what,
+        };
+        let mut batch = sled::Batch::default();
+        let mut block = Vec::new();
+        let mut next = 0u64;
+        for r in self.old.scan_prefix([ENTRY_PREFIX]) {
+            let (k, v) = r.map_err(|e| self.sled_err(e))?;
+            let seq = <[u8; 8]>::try_from(&k[1..]).map(u64::from_be_bytes).ok();
+            if seq != Some(next) {
+                return Err(damaged(format!("the old store lacks entry {next}")));
+            }
+            push_to_block(&mut block, &v)
+                .map_err(|_| damaged(format!("old entry {next} is over 4 GiB")))?;
+            next += 1;
+            if next % ENTRIES_PER_KEY == 0 {
+                batch.insert(&block_key(next - 1), std::mem::take(&mut block));
+                if next % COPY_BATCH == 0 {
+                    new.db
+                        .apply_batch(std::mem::take(&mut batch))
+                        .map_err(|e| new.sled_err(e))?;
+                    progress(next);
+                }
+            }
+        }
+        if !block.is_empty() {
+            batch.insert(&block_key(next - 1), block);
+        }
+        new.db.apply_batch(batch).map_err(|e| new.sled_err(e))?;
+        progress(next);
+        for p in [CHECKPOINT_PREFIX, REPLICA_KEY[0]] {
             let mut it = self.old.scan_prefix([p]);
             loop {
                 let mut batch = sled::Batch::default();
                 let mut n = 0;
-                for r in it.by_ref().take(COPY_BATCH) {
+                for r in it.by_ref().take(COPY_BATCH as usize) {
                     let (k, v) = r.map_err(|e| self.sled_err(e))?;
                     batch.insert(k, v);
                     n += 1;
@@ -828,10 +950,6 @@ impl Migration {
                     break;
                 }
                 new.db.apply_batch(batch).map_err(|e| new.sled_err(e))?;
-                if p == ENTRY_PREFIX {
-                    entries += n as u64;
-                    progress(entries);
-                }
             }
         }
         new.db.flush().map_err(|e| new.sled_err(e))?;
@@ -1094,9 +1212,42 @@ impl Pending<'_> {
         self.writes.insert(key, None);
     }
 
-    /// Stores entry `seq`'s exact bytes.
-    pub fn put_entry(&mut self, seq: u64, bytes: &[u8]) {
-        self.put(entry_key(seq).to_vec(), bytes.to_vec());
+    /// Stores entry `seq`'s exact bytes, after entry `seq - 1` in its block
+    /// (read from the store, or from this batch). The caller MUST put the
+    /// entries in seq order, each after the stored ones: an entry that would
+    /// not be its block's next is refused as damage.
+    pub fn put_entry(&mut self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let key = block_key(seq);
+        let store = self.store;
+        if seq % ENTRIES_PER_KEY == 0 && seq > 0 {
+            // The first of a block: the block before it is full.
+            let before = self.get(&block_key(seq - 1))?;
+            let full = before
+                .as_deref()
+                .and_then(split_block)
+                .is_some_and(|b| b.len() as u64 == ENTRIES_PER_KEY);
+            if !full {
+                return Err(store.damaged(format!(
+                    "entry {seq} does not follow a full block of entries"
+                )));
+            }
+        }
+        let block = match self.writes.entry(key.to_vec()) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => v.insert(store.get(&key)?),
+        }
+        .get_or_insert_with(Vec::new);
+        let held = if block.is_empty() {
+            0
+        } else {
+            split_block(block).map_or(u64::MAX, |b| b.len() as u64)
+        };
+        if held != seq % ENTRIES_PER_KEY {
+            return Err(store.damaged(format!(
+                "entry {seq} does not follow the entries stored in its block"
+            )));
+        }
+        push_to_block(block, bytes).map_err(|_| store.damaged(format!("entry {seq} is over 4 GiB")))
     }
 
     /// Stores a signed checkpoint note of tree size `size` by `signer`.
@@ -1440,10 +1591,32 @@ impl DerivedSpace {
 
 impl Tamper<'_> {
     /// Overwrites the stored bytes of entry `seq`, bypassing every check.
+    /// Entry `seq` may also be the one after the last of its block, which
+    /// this adds.
     pub fn overwrite_entry(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
         let s = self.0;
-        s.db.insert(entry_key(seq), bytes)
-            .map_err(|e| s.sled_err(e))?;
+        let key = block_key(seq);
+        let mut entries: Vec<Vec<u8>> = match s.db.get(key).map_err(|e| s.sled_err(e))? {
+            Some(v) => s
+                .block_entries(&key, &v)?
+                .into_iter()
+                .map(|(_, b)| b)
+                .collect(),
+            None => Vec::new(),
+        };
+        let at = usize::try_from(seq % ENTRIES_PER_KEY).expect("below 16");
+        match at.cmp(&entries.len()) {
+            std::cmp::Ordering::Less => entries[at] = bytes.to_vec(),
+            std::cmp::Ordering::Equal => entries.push(bytes.to_vec()),
+            std::cmp::Ordering::Greater => {
+                return Err(s.damaged(format!("entry {seq} is past the end of its block")))
+            }
+        }
+        let mut block = Vec::new();
+        for e in &entries {
+            push_to_block(&mut block, e).expect("a test's entry is under 4 GiB");
+        }
+        s.db.insert(key, block).map_err(|e| s.sled_err(e))?;
         s.db.flush().map_err(|e| s.sled_err(e))?;
         Ok(())
     }
@@ -1644,6 +1817,74 @@ mod tests {
 
     fn leaf(i: u64) -> TreeHash {
         TreeHash::leaf(&i.to_be_bytes())
+    }
+
+    /// Entries packed 16 to a key read back one by one and in order from
+    /// any seq, whatever the commit batching (blocks rewritten across
+    /// commits, several blocks in one commit), with one key per block.
+    #[test]
+    fn packed_entries_read_back_from_any_seq_whatever_the_batching() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("l")).unwrap();
+        let entry = |i: u64| vec![i as u8; (i % 23) as usize];
+        let n = 100u64;
+        let mut p = store.pending();
+        for i in 0..n {
+            p.put_entry(i, &entry(i)).unwrap();
+            if i % 7 == 6 || i == 40 || i == 41 {
+                store
+                    .commit(std::mem::replace(&mut p, store.pending()))
+                    .unwrap();
+                assert_eq!(store.entry_count().unwrap(), i + 1);
+                assert_eq!(store.last_entry().unwrap(), Some((i, entry(i))));
+            }
+        }
+        store.commit(p).unwrap();
+        for from in [0, 1, 15, 16, 17, 63, 64, 99, 100, 150] {
+            let got: Vec<(u64, Vec<u8>)> = store.entries(from).map(Result::unwrap).collect();
+            let want: Vec<(u64, Vec<u8>)> = (from..n).map(|i| (i, entry(i))).collect();
+            assert_eq!(got, want, "from {from}");
+        }
+        for i in 0..n {
+            assert_eq!(store.entry_bytes(i).unwrap(), Some(entry(i)));
+        }
+        assert_eq!(store.entry_bytes(n).unwrap(), None);
+        assert_eq!(store.entry_bytes(n + 16).unwrap(), None);
+        assert_eq!(store.scan_prefix(&[ENTRY_PREFIX]).count(), 7);
+    }
+
+    /// An entry that would not be the next of its block is refused, and a
+    /// block value that is not 1 to 16 whole entries does not decode.
+    #[test]
+    fn a_block_holds_only_whole_entries_in_seq_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("l")).unwrap();
+        let mut p = store.pending();
+        p.put_entry(0, b"zero").unwrap();
+        assert!(p.put_entry(2, b"two").is_err(), "a gap");
+        assert!(p.put_entry(0, b"again").is_err(), "a repeat");
+        assert!(p.put_entry(16, b"sixteen").is_err(), "the next block first");
+        p.put_entry(1, b"one").unwrap();
+        store.commit(p).unwrap();
+        let mut p = store.pending();
+        assert!(p.put_entry(1, b"one").is_err(), "over a stored entry");
+        p.put_entry(2, b"two").unwrap();
+
+        let mut good = Vec::new();
+        for e in [&b"ab"[..], b"", b"c"] {
+            push_to_block(&mut good, e).unwrap();
+        }
+        assert_eq!(split_block(&good), Some(vec![&b"ab"[..], b"", b"c"]));
+        assert_eq!(split_block(&good[..good.len() - 1]), None, "cut short");
+        assert_eq!(split_block(&good[..3]), None, "a length cut short");
+        assert_eq!(split_block(&[]), None, "no entry");
+        let mut full = Vec::new();
+        for _ in 0..ENTRIES_PER_KEY {
+            push_to_block(&mut full, b"x").unwrap();
+        }
+        assert_eq!(split_block(&full).map(|b| b.len()), Some(16));
+        push_to_block(&mut full, b"x").unwrap();
+        assert_eq!(split_block(&full), None, "17 entries");
     }
 
     /// The store's hash tiles give every complete node of every size the

@@ -103,7 +103,7 @@ impl<'s> Writer<'s> {
 
     pub(super) fn stage(&mut self, e: &ChainedEntry, with_entry: bool) -> Result<(), StoreError> {
         if with_entry {
-            self.pending.put_entry(e.seq(), e.bytes());
+            self.pending.put_entry(e.seq(), e.bytes())?;
         }
         // The entry's seq is the tree size before it: entries are the leaves in order.
         merkle::append_leaf(&mut self.pending, e.seq(), TreeHash::leaf(e.bytes()))?;
