@@ -1207,6 +1207,20 @@ impl Pending<'_> {
         self.writes.insert(key, Some(value));
     }
 
+    /// Appends `bytes` to the value at `key`, as it will be after commit (an
+    /// absent key as an empty value).
+    pub fn append(&mut self, key: Vec<u8>, bytes: &[u8]) -> Result<(), StoreError> {
+        let value = match self.writes.entry(key) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let stored = self.store.get(v.key())?;
+                v.insert(stored)
+            }
+        };
+        value.get_or_insert_with(Vec::new).extend_from_slice(bytes);
+        Ok(())
+    }
+
     /// Deletes `key`.
     pub fn remove(&mut self, key: Vec<u8>) {
         self.writes.insert(key, None);

@@ -129,7 +129,7 @@ impl Ledger {
         let mut held: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         let mut shared: BTreeMap<Subject, BTreeSet<Resource>> = BTreeMap::new();
         let state = self.replay(Some(now), |e, state| {
-            index.add_entry(e);
+            index.add_entry(e)?;
             if listed_sizes.contains(&state.len()) {
                 let digest = state_digest(&encoding::encode_derived(state));
                 expected_states.insert(state.len(), digest);

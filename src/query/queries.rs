@@ -34,9 +34,9 @@ use super::answer::{
 };
 use super::eval::Eval;
 use super::index::{
-    day_of, name_covers, split_first, subject_from, IndexRecord, Key, RecordKind, BLOCK_ENTRIES,
+    day_of, name_covers, split_first, subject_from, undecodable, IndexRecord, Key, RecordKind,
     BY_RESOURCE, EXPIRIES, HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS, MEMBER_OF, SIGNERS,
-    TIMELINE,
+    TIMELINE, TIME_CHUNK_ENTRIES,
 };
 use crate::entry::Entry;
 use crate::event::Event;
@@ -409,51 +409,48 @@ impl<'s> Queries<'s> {
     /// takes effect (an access event's `effective_at`) or runs out (a grant's
     /// `until`), each with those entries' seqs.
     ///
-    /// The `t` and `u` spaces name, for each day, the blocks of
-    /// [`BLOCK_ENTRIES`] entries holding such an event (index/keys.rs): every
-    /// block named for a day of the period is read, and its events in the
-    /// period picked out. A day's key is never after its events (`day_of`),
-    /// so the days from `day_of(from)` to before `to` name them all.
+    /// The `t` and `u` keys of a day list the offsets, in their chunk of
+    /// [`TIME_CHUNK_ENTRIES`] entries, of the events on that day
+    /// (index/keys.rs): the entries the period's days list are read, and
+    /// those whose time is in the period kept. A day's key is never after
+    /// its events (`day_of`), so the days from `day_of(from)` to before `to`
+    /// list them all.
     fn instants(
         &self,
         probe: &Eval<'_>,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<BTreeMap<Timestamp, BTreeSet<u64>>, QueryError> {
-        let mut blocks = BTreeSet::new();
+        let mut seqs = BTreeSet::new();
         for space in [TIMELINE, EXPIRIES] {
             let lo = Key::new(space).time(day_of(from)).0;
             let hi = Key::new(space).time(to).0;
             for kv in self.store.range(&lo, &hi) {
-                let (k, _) = kv?;
-                blocks.insert(probe.split(&k, None)?.seq);
+                let (k, v) = kv?;
+                let chunk = probe.split(&k, None)?.seq;
+                let first = chunk
+                    .checked_mul(TIME_CHUNK_ENTRIES)
+                    .filter(|_| v.len() % 2 == 0)
+                    .ok_or_else(|| undecodable(self.store, &k))?;
+                for offset in v.chunks_exact(2) {
+                    let seq = first + u64::from(u16::from_be_bytes([offset[0], offset[1]]));
+                    if probe.visible(seq) {
+                        seqs.insert(seq);
+                    }
+                }
             }
         }
         let within = |t: Timestamp| from <= t && t < to;
         let mut instants: BTreeMap<Timestamp, BTreeSet<u64>> = BTreeMap::new();
-        for block in blocks {
-            let first = block.checked_mul(BLOCK_ENTRIES).ok_or_else(|| {
-                self.store
-                    .damaged(format!("timeline index names block {block}, past any seq"))
-            })?;
-            if !probe.visible(first) {
-                break;
+        for seq in seqs {
+            let e = self.entry(seq)?;
+            let body = e.body();
+            if let Some(eff) = body.effective_at().filter(|t| within(*t)) {
+                instants.entry(eff).or_default().insert(seq);
             }
-            for item in self.store.entries(first).take(BLOCK_ENTRIES as usize) {
-                let (seq, bytes) = item?;
-                if !probe.visible(seq) {
-                    break;
-                }
-                let e = Entry::decode(&bytes)
-                    .map_err(|err| self.store.damaged(format!("entry {seq}: {err}")))?;
-                let body = e.body();
-                if let Some(eff) = body.effective_at().filter(|t| within(*t)) {
-                    instants.entry(eff).or_default().insert(seq);
-                }
-                if let Event::Grant { until: Some(u), .. } = body {
-                    if within(*u) {
-                        instants.entry(*u).or_default().insert(seq);
-                    }
+            if let Event::Grant { until: Some(u), .. } = body {
+                if within(*u) {
+                    instants.entry(*u).or_default().insert(seq);
                 }
             }
         }
@@ -774,21 +771,21 @@ mod tests {
         Ok(())
     }
 
-    /// `changes` finds its events through the days and blocks of
-    /// [`BLOCK_ENTRIES`] entries that the `t` and `u` spaces name: events
-    /// over three blocks and a month of days, some backdated weeks behind
-    /// their block's, some running out (`until`) days after they start, are
+    /// `changes` finds its events through the days and chunks of
+    /// [`TIME_CHUNK_ENTRIES`] entries (256 in unit tests) that the `t` and
+    /// `u` spaces list: events over three chunks and a month of days, some backdated weeks behind
+    /// their chunk's, some running out (`until`) days after they start, are
     /// found as the reference replay finds them, for periods inside a day,
-    /// across days and blocks, and at a knowledge time inside a block.
+    /// across days and chunks, and at a knowledge time inside a chunk.
     #[test]
-    fn changes_are_found_in_every_day_and_block() -> Result<(), QueryError> {
+    fn changes_are_found_in_every_day_and_chunk() -> Result<(), QueryError> {
         use crate::query::test_log::{grant, revoke};
         let mut events = Vec::new();
         for i in 0..700i64 {
             let who = format!("agency:a{}", i % 13);
             let hour = if i % 97 == 0 { i - 24 * 30 } else { i };
-            if matches!((i + 1) % BLOCK_ENTRIES as i64, 0 | 255) {
-                // The first and last entries of a block: a change each.
+            if matches!((i + 1) % TIME_CHUNK_ENTRIES as i64, 0 | 255) {
+                // The first and last entries of a chunk: a change each.
                 events.push(grant(&format!("agency:edge{i}"), "db", "read", hour, None));
             } else if i % 4 == 0 {
                 events.push(revoke(&who, "db", None, hour, false));

@@ -19,8 +19,8 @@
 //! | [`SHARES_TO`] | `s to\0 resource\0 from\0 eff seq` | record | shares and unshares, by recipient |
 //! | [`SHARES_FROM`] | `f from\0 resource\0 to\0 eff seq` | empty | the same, by sharer (`history`) |
 //! | [`SHARES_OF`] | `S resource\0 from\0 to\0 eff seq` | empty | the same, by resource (`history`) |
-//! | [`TIMELINE`] | `t day block` | empty | the blocks holding an access event effective on that day |
-//! | [`EXPIRIES`] | `u day block` | empty | the blocks holding a grant whose `until` is on that day |
+//! | [`TIMELINE`] | `t day chunk` | offsets | the access events of the chunk effective on that day |
+//! | [`EXPIRIES`] | `u day chunk` | offsets | the grants of the chunk whose `until` is on that day |
 //! | [`SIGNERS`] | `a key` (32-byte ed25519 key) | authority name | genesis, authority_add |
 //!
 //! Every access event is under exactly one space per name it holds, with that
@@ -35,14 +35,15 @@
 //! themselves (`Queries::known_seq`).
 //!
 //! In the `t` and `u` spaces, `day` is the start of a UTC day (a time, as
-//! above: [`day_of`]) and `block` is `seq / 256` (u64 big endian:
-//! [`BLOCK_ENTRIES`]): one key for every (day, block) pair that has such an
-//! event, written again, unchanged, by every later event of the pair. So the
-//! entries of a period are found by reading the blocks its days name and
-//! picking out the events in it (`Queries::changes`), at about one key per
-//! block instead of one per event. Storage layout 3 had one key per event
-//! there (`t eff seq`, `u until seq`: a million keys at a million entries,
-//! which sled's page table pays for at every open); layout 4 replaced them.
+//! above: [`day_of`]) and `chunk` is `seq / 16384` (u64 big endian:
+//! [`TIME_CHUNK_ENTRIES`]); the value lists the events' `seq % 16384`, each
+//! a u16 big endian, in seq order. An event appends its offset to its key's
+//! value, so a value holds at most 16,384 offsets (32 KB), and there is one
+//! key per (day, chunk) pair that has an event. The events of a period are
+//! found by reading the keys of its days (`Queries::changes`). Storage
+//! layout 3 had one empty-valued key per event there (`t eff seq`, `u until
+//! seq`: 1.09 million keys at a million entries, which sled's page table
+//! pays for at every open); layout 4 replaced them.
 //!
 //! A *record* (the value of a `g`, `r` or `s` key) is an
 //! [`IndexRecord`](super::record::IndexRecord); its bytes are written out in
@@ -85,9 +86,11 @@ pub(in crate::query) const EXPIRIES: u8 = b'u';
 /// Space `a`: authority names by key.
 pub(in crate::query) const SIGNERS: u8 = b'a';
 
-/// Entries per block of the `t` and `u` spaces: the block of entry `seq` is
-/// `seq / BLOCK_ENTRIES`.
-pub(in crate::query) const BLOCK_ENTRIES: u64 = 256;
+/// Entries per chunk of the `t` and `u` spaces: entry `seq` is offset `seq %
+/// TIME_CHUNK_ENTRIES` of chunk `seq / TIME_CHUNK_ENTRIES`. Offsets fit in a
+/// u16, and a value stays under 32 KB (a value is rewritten at each append
+/// to its key). 256 in unit tests, so that their logs span several chunks.
+pub(in crate::query) const TIME_CHUNK_ENTRIES: u64 = if cfg!(test) { 256 } else { 1 << 14 };
 
 /// A UTC day in microseconds: the span of one `day` of the `t` and `u` spaces.
 const DAY_MICROS: i64 = 86_400_000_000;
@@ -170,7 +173,7 @@ pub(in crate::query) struct Parts<'k> {
     pub(in crate::query) name: &'k [u8],
     /// The time of the tail (`eff`; the `day` in the `t` and `u` spaces).
     pub(in crate::query) time: Timestamp,
-    /// The seq of the tail (the `block` in the `t` and `u` spaces).
+    /// The seq of the tail (the `chunk` in the `t` and `u` spaces).
     pub(in crate::query) seq: u64,
 }
 
@@ -179,7 +182,7 @@ pub(in crate::query) struct Parts<'k> {
 /// With `name_at = Some(n)`, `key` MUST be `head ‖ name ‖ 0x00 ‖ time ‖ seq`
 /// where `head` is its first `n` bytes (the caller's scan prefix up to where
 /// the last name starts). With `None` (the `t` and `u` spaces), `key` MUST be
-/// `X space day block`. Anything else is refused (`None`): a key too short for
+/// `X space day chunk`. Anything else is refused (`None`): a key too short for
 /// its tail, a name without its terminator, an empty name, a name holding
 /// `0x00` (`n` is not where the last name starts), bytes between the space
 /// and the tail of an unnamed key.

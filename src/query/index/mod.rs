@@ -23,8 +23,8 @@ pub use check::IndexReport;
 pub(crate) use check::{rebuild_check, IndexDigest};
 pub(in crate::query) use keys::{
     day_of, name_covers, resource_from, split, split_first, subject_from, undecodable, Key, Parts,
-    BLOCK_ENTRIES, BY_RESOURCE, EXPIRIES, GRANTS, HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS,
-    MEMBER_OF, SHARES_TO, SIGNERS, TIMELINE,
+    BY_RESOURCE, EXPIRIES, GRANTS, HISTORY_OF_RESOURCE, HISTORY_OF_SUBJECT, MEMBERS, MEMBER_OF,
+    SHARES_TO, SIGNERS, TIMELINE, TIME_CHUNK_ENTRIES,
 };
 pub(in crate::query) use record::{decode_membership, decode_record, IndexRecord, RecordKind};
 pub(crate) use write::index_entry;

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::keys::{
-    day_of, Key, BLOCK_ENTRIES, BY_RESOURCE, EXPIRIES, GRANTS, MEMBERS, MEMBER_OF, SHARES_FROM,
-    SHARES_OF, SHARES_TO, SIGNERS, TIMELINE,
+    day_of, Key, BY_RESOURCE, EXPIRIES, GRANTS, MEMBERS, MEMBER_OF, SHARES_FROM, SHARES_OF,
+    SHARES_TO, SIGNERS, TIMELINE, TIME_CHUNK_ENTRIES,
 };
 use super::record::{encode_membership, encode_record, RecordKind};
 use crate::entry::Entry;
@@ -20,14 +20,23 @@ use crate::ident::{Resource, Subject};
 use crate::store::{Pending, StoreError};
 use crate::time::Timestamp;
 
-/// Where index records go: a [`Pending`] batch, or memory (for [`super::rebuild_check`]).
+/// Where index records go: a [`Pending`] batch, memory (for
+/// [`super::rebuild_check`]) or a digest (for `verify`).
 pub(super) trait IndexSink {
+    /// Sets `key` to `value`.
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>);
+    /// Appends the offset `item` to the value of `key` (a `t` or `u` key,
+    /// whose value lists offsets), as it stands after every earlier entry.
+    fn append(&mut self, key: Vec<u8>, item: [u8; 2]) -> Result<(), StoreError>;
 }
 
 impl IndexSink for Pending<'_> {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         Pending::put(self, key, value);
+    }
+
+    fn append(&mut self, key: Vec<u8>, item: [u8; 2]) -> Result<(), StoreError> {
+        Pending::append(self, key, &item)
     }
 }
 
@@ -35,22 +44,26 @@ impl IndexSink for BTreeMap<Vec<u8>, Vec<u8>> {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.insert(key, value);
     }
+
+    fn append(&mut self, key: Vec<u8>, item: [u8; 2]) -> Result<(), StoreError> {
+        self.entry(key).or_default().extend_from_slice(&item);
+        Ok(())
+    }
 }
 
 /// Writes the index records of `e` into `p`.
 ///
 /// The caller MUST call this once for every admitted entry, in seq order, in
 /// the same batch that stores the entry, so that the indexes always describe
-/// exactly the stored entries. Only writes: earlier entries of the same batch
-/// need not be visible. It cannot fail today; the `Result` lets the ledger's
-/// writer treat it as every other step of a batch.
+/// exactly the stored entries. Writes, and appends to the `t` and `u` keys'
+/// values as they stand after the earlier entries (of the store and of the
+/// batch): reading one is how it can fail.
 pub(crate) fn index_entry(p: &mut Pending<'_>, e: &Entry) -> Result<(), StoreError> {
-    write_index(p, e);
-    Ok(())
+    write_index(p, e)
 }
 
 /// Writes the index records of `e` into `sink`; see [`index_entry`].
-pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
+pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) -> Result<(), StoreError> {
     let seq = e.seq();
     let body = e.body();
     match body {
@@ -76,7 +89,7 @@ pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
             let names = [subject.as_str(), resource.as_str()];
             put_mirrored(sink, [GRANTS, BY_RESOURCE], names, *effective_at, seq, v);
             if let Some(u) = until {
-                sink.put(block_key(EXPIRIES, *u, seq), vec![]);
+                append_offset(sink, EXPIRIES, *u, seq)?;
             }
         }
         Event::Revoke {
@@ -135,16 +148,29 @@ pub(super) fn write_index(sink: &mut impl IndexSink, e: &Entry) {
         }
     }
     if let Some(eff) = body.effective_at() {
-        sink.put(block_key(TIMELINE, eff, seq), vec![]);
+        append_offset(sink, TIMELINE, eff, seq)?;
     }
+    Ok(())
 }
 
-/// The key, under `space` (`t` or `u`), of the day of `time` and the block
-/// of `seq`: the same key for every event of that day in that block.
-pub(super) fn block_key(space: u8, time: Timestamp, seq: u64) -> Vec<u8> {
+/// Appends `seq`'s offset in its chunk to the value of its key under
+/// `space` (`t` or `u`) for `time`'s day.
+fn append_offset(
+    sink: &mut impl IndexSink,
+    space: u8,
+    time: Timestamp,
+    seq: u64,
+) -> Result<(), StoreError> {
+    let offset = u16::try_from(seq % TIME_CHUNK_ENTRIES).expect("under 2^14");
+    sink.append(chunk_key(space, time, seq), offset.to_be_bytes())
+}
+
+/// The key, under `space` (`t` or `u`), of the day of `time` and the chunk
+/// of `seq`: the same key for every event of that day in that chunk.
+pub(super) fn chunk_key(space: u8, time: Timestamp, seq: u64) -> Vec<u8> {
     Key::new(space)
         .time(day_of(time))
-        .seq(seq / BLOCK_ENTRIES)
+        .seq(seq / TIME_CHUNK_ENTRIES)
         .0
 }
 
@@ -202,7 +228,7 @@ mod tests {
 
     fn written(e: &Entry) -> BTreeMap<Vec<u8>, Vec<u8>> {
         let mut out = BTreeMap::new();
-        write_index(&mut out, e);
+        write_index(&mut out, e).unwrap();
         out
     }
 
@@ -220,36 +246,34 @@ mod tests {
         let want = BTreeMap::from([
             (g(GRANTS, "agency:a", "db/t"), record.clone()),
             (g(BY_RESOURCE, "db/t", "agency:a"), record),
-            (Key::new(TIMELINE).time(day_of(eff)).seq(0).0, vec![]),
-            (Key::new(EXPIRIES).time(day_of(until)).seq(0).0, vec![]),
+            (Key::new(TIMELINE).time(day_of(eff)).seq(0).0, vec![0, 1]),
+            (Key::new(EXPIRIES).time(day_of(until)).seq(0).0, vec![0, 1]),
         ]);
         assert_eq!(written(e), want);
     }
 
     #[test]
-    fn the_timeline_key_names_the_day_and_the_block_of_256_entries() {
-        // 2019-07-01T13:45:00Z, entry 700: block 2.
+    fn the_timeline_lists_the_offsets_of_a_days_events_in_their_chunk() {
+        let n = TIME_CHUNK_ENTRIES;
+        // 2019-07-01T13:45:00Z, entry 2n + 7: chunk 2, offset 7.
         let eff = Timestamp::from_micros(1_561_988_700_000_000);
         let mut want = b"Xt".to_vec();
         want.extend_from_slice(&(1_561_939_200_000_000u64 | 1 << 63).to_be_bytes());
         want.extend_from_slice(&2u64.to_be_bytes());
-        assert_eq!(block_key(TIMELINE, eff, 700), want);
-        // Every event of that day in entries 512..768 has that key; the
-        // next day, or the next block, has another.
-        let day = 86_400_000_000;
-        assert_eq!(
-            block_key(TIMELINE, t(0), 512),
-            block_key(TIMELINE, t(1), 767)
-        );
-        let other_day = Timestamp::from_micros(t(0).as_micros() + day);
-        assert_ne!(
-            block_key(TIMELINE, t(0), 512),
-            block_key(TIMELINE, other_day, 512)
-        );
-        assert_ne!(
-            block_key(TIMELINE, t(0), 767),
-            block_key(TIMELINE, t(0), 768)
-        );
+        assert_eq!(chunk_key(TIMELINE, eff, 2 * n + 7), want);
+        // Events of one day in one chunk share a key, their offsets in seq
+        // order; the next day, or the next chunk, has another key.
+        let mut out = BTreeMap::new();
+        for (time, seq) in [(t(0), n), (t(1), n + 6), (t(25), n + 7), (t(2), 2 * n)] {
+            append_offset(&mut out, TIMELINE, time, seq).unwrap();
+        }
+        let key = |time, chunk| Key::new(TIMELINE).time(day_of(time)).seq(chunk).0;
+        let want = BTreeMap::from([
+            (key(t(0), 1), vec![0, 0, 0, 6]),
+            (key(t(25), 1), vec![0, 7]),
+            (key(t(2), 2), vec![0, 0]),
+        ]);
+        assert_eq!(out, want);
     }
 
     #[test]
@@ -295,7 +319,7 @@ mod tests {
             (key(SHARES_TO, ["agency:b", "db/t", "agency:a"]), record),
             (key(SHARES_FROM, ["agency:a", "db/t", "agency:b"]), vec![]),
             (key(SHARES_OF, ["db/t", "agency:a", "agency:b"]), vec![]),
-            (Key::new(TIMELINE).time(day_of(t(4))).seq(0).0, vec![]),
+            (Key::new(TIMELINE).time(day_of(t(4))).seq(0).0, vec![0, 1]),
         ]);
         assert_eq!(w, want);
     }
