@@ -66,7 +66,8 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
     // v5: storage layout 2 (sled in store/, the tree as hash tiles); this
     // version refuses to open a layout-1 ledger, so an earlier one is rebuilt.
     // v6: storage layout 3 (sled in store3/, three index keys fewer per entry).
-    // v7: storage layout 4 (sled in store4/, timeline keys per day and block).
+    // v7: storage layout 4 (sled in store4/, the timeline per day and chunk,
+    // entries two to a key); a v6 ledger is migrated, not rebuilt.
     let done = base.join(format!("synth-{n}.v7.done"));
     if done.exists() {
         eprintln!(
@@ -74,6 +75,23 @@ pub fn ledger(n: u64, base: Option<&Path>) -> PathBuf {
             dir.display(),
             std::fs::read_to_string(&done).unwrap_or_default().trim()
         );
+        return dir;
+    }
+    let v6 = base.join(format!("synth-{n}.v6.done"));
+    if v6.exists() && dir.is_dir() {
+        eprintln!("migrating {} to storage layout 4...", dir.display());
+        let start = Instant::now();
+        Ledger::migrate(&dir, Duration::from_secs(5), |_, _, _| {})
+            .expect("migrate the synthetic ledger");
+        let built = std::fs::read_to_string(&v6).unwrap_or_default();
+        let line = format!(
+            "{}; migrated to layout 4 in {:.0} s",
+            built.trim(),
+            start.elapsed().as_secs_f64()
+        );
+        eprintln!("{line}");
+        std::fs::write(&done, line + "\n").expect("write the done marker");
+        let _ = std::fs::remove_file(&v6);
         return dir;
     }
     let _ = std::fs::remove_dir_all(&dir);
