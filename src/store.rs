@@ -104,7 +104,7 @@ const ENTRY_PREFIX: u8 = b'E';
 /// slot (memory at every open) and about 126 bytes on disk. Two, because
 /// sled 0.34 does not hold its page cache to its budget for large values: a
 /// scan of every entry of the 1,000,000-entry ledger ended 236 MB above
-/// the open with 16 to a key (about 4 KB values), 65 MB with two, 57 MB with
+/// the open with 16 to a key (about 4 KB values), 63 MB with two, 57 MB with
 /// one, whatever the cache size (docs/PERFORMANCE.md, "Layout 4").
 pub const ENTRIES_PER_KEY: u64 = 2;
 /// Prefix of stored checkpoint keys.
