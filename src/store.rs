@@ -12,7 +12,7 @@
 //! - layout 3 had them in `store3/` ([`LAYOUT3_DIR`]), one key per entry
 //!   where layout 4 packs two, and one timeline key per access event and one
 //!   expiry key per grant with an `until` (`X t`, `X u`) where layout 4 has
-//!   one per day and block of 256 entries.
+//!   one per day and chunk of 16,384 entries, listing their offsets.
 //!
 //! The layout is the name of the directory sled is in. [`Store::open`]
 //! refuses an earlier layout with [`StoreError::OldLayout`], and
@@ -912,6 +912,7 @@ impl Migration {
             what,
         };
         let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
         let mut block = Vec::new();
         let mut next = 0u64;
         for r in self.old.scan_prefix([ENTRY_PREFIX]) {
@@ -925,10 +926,12 @@ impl Migration {
             next += 1;
             if next % ENTRIES_PER_KEY == 0 {
                 batch.insert(&block_key(next - 1), std::mem::take(&mut block));
-                if next % COPY_BATCH == 0 {
+                in_batch += ENTRIES_PER_KEY;
+                if in_batch >= COPY_BATCH {
                     new.db
                         .apply_batch(std::mem::take(&mut batch))
                         .map_err(|e| new.sled_err(e))?;
+                    in_batch = 0;
                     progress(next);
                 }
             }
