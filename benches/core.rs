@@ -13,6 +13,9 @@ use access_ledger::{
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
+// For the allocator: every bench runs on the binary's (benches/common).
+mod common;
+
 fn grant(i: u64) -> Event {
     Event::Grant {
         subject: Subject::new(format!("agency:a{}", i % 1000)).unwrap(),

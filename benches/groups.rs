@@ -17,6 +17,9 @@ use access_ledger::{
     Text, Timestamp, Zone,
 };
 
+// For the allocator: every bench runs on the binary's (benches/common).
+mod common;
+
 const BATCH: usize = 1_000;
 
 fn s(x: &str) -> Subject {

@@ -1,6 +1,8 @@
 //! The `access-ledger` command: parse arguments, run one command, map the
-//! result to an exit code. Everything else lives in the library and `cli`.
+//! result to an exit code. Everything else lives in the library and `cli`;
+//! `allocator` sets the memory allocator the command runs on.
 
+mod allocator;
 mod cli;
 
 use std::process::ExitCode;

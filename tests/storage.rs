@@ -102,3 +102,26 @@ fn an_entry_altered_after_the_latest_snapshot_is_caught_and_signs_nothing() {
     assert!(err.contains("seq 3060"), "{err}");
     assert_eq!(open(&w).len(), 3060, "the state stops before the entry");
 }
+
+/// The binary runs on jemalloc with the options src/allocator.rs sets (two
+/// arenas, freed pages returned at once: docs/PERFORMANCE.md, "The
+/// allocator"). If the options' symbol stopped matching the allocator's
+/// prefix, they would be ignored without a word, and a long command's peak
+/// memory would grow by a fifth.
+#[cfg(all(unix, not(target_env = "musl")))]
+#[test]
+fn the_binary_runs_on_jemalloc_with_its_options() {
+    let w = Workspace::new();
+    let out = w
+        .bare()
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stats = String::from_utf8_lossy(&out.stderr);
+    assert!(stats.contains("jemalloc statistics"), "{stats}");
+    assert!(stats.contains("opt.narenas: 2\n"), "{stats}");
+    assert!(stats.contains("opt.dirty_decay_ms: 0 "), "{stats}");
+    assert!(stats.contains("opt.muzzy_decay_ms: 0 "), "{stats}");
+}

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 use access_ledger::internal::{self as synth, Rng, SynthSpec};
 use access_ledger::{Event, Ledger, Resource, Right, Subject, Timestamp};
 
+// The binary's allocator and its options (src/allocator.rs).
+#[path = "../../src/allocator.rs"]
+mod allocator;
+
 /// The bytes under `p`, recursively.
 pub fn dir_size(p: &Path) -> u64 {
     let mut total = 0;
