@@ -76,7 +76,7 @@ cli() {
       return 1
     fi
     echo "== cli, $n events"
-    echo "disk (du -sb): access-ledger $(du -sb "$dir" | cut -f1) bytes, SQLite $(du -sb "$db" | cut -f1) bytes"
+    echo "disk (du -sb): access-ledger $(du -sb "$dir/" | cut -f1) bytes, SQLite $(du -sb "$db" | cut -f1) bytes"
     echo "first open in this run (log --limit 1): $(timed "$bin" --ledger "$dir" log --limit 1) (wall s, peak RSS KiB)"
     local ours=() theirs=() rss=0
     for i in $(seq 1 20); do
