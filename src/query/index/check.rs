@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::keys::SIGNERS;
+use super::keys::{split, SIGNERS};
 use super::write::{write_index, IndexSink};
 use crate::entry::Entry;
 use crate::store::{RecordDigest, Store, StoreError, INDEX_PREFIX};
@@ -175,8 +175,8 @@ impl IndexSink for IndexDigest {
     }
 
     fn append(&mut self, key: Vec<u8>, item: [u8; 2]) -> Result<(), StoreError> {
-        // The chunk is the key's last 8 bytes (keys.rs).
-        let chunk = |k: &[u8]| k[k.len().saturating_sub(8)..].to_vec();
+        // The chunk, by the one splitter of index keys (keys.rs).
+        let chunk = |k: &[u8]| split(k, None).map(|p| p.seq);
         if self
             .chunk_lists
             .first_key_value()
