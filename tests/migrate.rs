@@ -3,7 +3,8 @@
 //! at those commits) is
 //! refused with one line naming the fix, migrates with `reindex --migrate`,
 //! crash-safely, and then verifies and answers exactly as that version
-//! answered. The Merkle tree is stored as hash tiles, and a forged tile is
+//! answered. A layout-4 ledger of an earlier version (fixtures/layout4-7768e4e)
+//! needs no migration and answers as it did. The Merkle tree is stored as hash tiles, and a forged tile is
 //! caught.
 
 use std::path::{Path, PathBuf};
@@ -241,6 +242,31 @@ fn an_old_layout_ledger_migrates_verifies_and_answers_as_before() {
         let out = w.ok(&["verify"]);
         assert!(out.contains("ok: 30 entries verified"), "{out}");
     }
+}
+
+/// A layout-4 ledger made before rules-state snapshots were stored in parts
+/// (fixtures/layout4-7768e4e: each snapshot whole under `S || size`) needs
+/// no migration: it verifies and answers as that version answered, and after
+/// a reindex, which writes its snapshot in parts, still does.
+#[test]
+fn a_layout4_ledger_with_whole_snapshots_verifies_and_answers_as_before() {
+    let old = Old {
+        fixture: "layout4-7768e4e",
+        layout: 4,
+    };
+    let w = old.ledger();
+    let out = w.ok(&["verify"]);
+    assert!(out.contains("ok: 29 entries verified"), "{out}");
+    old.assert_answers_as_before(&w);
+    let out = w.ok(&["reindex", "--migrate"]);
+    assert!(
+        out.contains(&format!("storage layout {LAYOUT} already; nothing to do")),
+        "{out}"
+    );
+    w.ok(&["reindex"]);
+    let out = w.ok(&["verify"]);
+    assert!(out.contains("ok: 29 entries verified"), "{out}");
+    old.assert_answers_as_before(&w);
 }
 
 /// The migration stopped dead at each of its steps (the test-only hook
