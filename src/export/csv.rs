@@ -33,6 +33,7 @@ pub(crate) fn cell_text(c: &Cell, zone: &Zone) -> String {
 }
 
 /// The bytes of a CSV file.
+#[cfg(test)]
 pub(crate) fn write(table: &Table, zone: &Zone) -> Vec<u8> {
     let mut w = Writer::new(Vec::new(), table.header, zone.clone());
     // Writing to memory cannot fail, and every row has the header's length.

@@ -60,17 +60,16 @@ th{background:#eee}td{overflow-wrap:break-word}.flag{background:#fdd;font-weight
 @media print{body{max-width:none;margin:0;font-size:10pt}h2{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}.summary{background:none}}\
 @page{margin:15mm}";
 
-/// Renders the report.
-pub(crate) fn render(t: &Tables, audit: Option<&serde_json::Value>) -> String {
-    let mut h = String::new();
-    render_to(&mut h, t, audit);
-    h
-}
-
 /// Renders the report into `w`, line by line (`verify-export` compares the
 /// lines as they come instead of holding the whole report: 38 MB at
-/// 1,000,000 entries). Write errors are `w`'s to keep: the rendering goes on.
-pub(crate) fn render_to(w: &mut impl Write, t: &Tables, audit: Option<&serde_json::Value>) {
+/// 1,000,000 entries; `export` writes them to the file as they come). Write
+/// errors are `w`'s to keep: the rendering goes on. The error returned is
+/// that of reading back the matrices' rows (see [`MatrixShown`]).
+pub(crate) fn render_to(
+    w: &mut impl Write,
+    t: &Tables,
+    audit: Option<&serde_json::Value>,
+) -> std::io::Result<()> {
     let z = &t.zone;
     let _ = writeln!(w, "<!DOCTYPE html>");
     let _ = writeln!(w, "<html lang=\"en\">");
@@ -250,7 +249,7 @@ pub(crate) fn render_to(w: &mut impl Write, t: &Tables, audit: Option<&serde_jso
         &t.start,
         t,
         z,
-    );
+    )?;
     matrix(
         w,
         "access-end",
@@ -259,7 +258,7 @@ pub(crate) fn render_to(w: &mut impl Write, t: &Tables, audit: Option<&serde_jso
         &t.end,
         t,
         z,
-    );
+    )?;
 
     // Timeline.
     let _ = writeln!(w, "<h2 id=\"timeline\">Timeline</h2>");
@@ -334,6 +333,7 @@ pub(crate) fn render_to(w: &mut impl Write, t: &Tables, audit: Option<&serde_jso
     let _ = writeln!(w, "</ol>");
     let _ = writeln!(w, "</body>");
     let _ = writeln!(w, "</html>");
+    Ok(())
 }
 
 /// The access-log audit of the period (`audit.json`, an attested file: the
@@ -415,6 +415,34 @@ fn more(w: &mut impl Write, n: usize, file: &str) {
     }
 }
 
+/// The report's row of `s` in an access matrix: its `cells` (those
+/// [`super::tables::Tables::compute`] made for it, in `tops` order) under
+/// the columns of `tops`.
+pub(crate) fn matrix_row(
+    s: &crate::ident::Subject,
+    tops: &[crate::ident::Resource],
+    cells: &[MatrixCell],
+) -> String {
+    let mut row = format!("<tr><th>{}</th>", esc(s.as_str()));
+    for r in tops {
+        match cells.iter().find(|c| &c.resource == r) {
+            None => row.push_str("<td></td>"),
+            Some(c) => {
+                let partial = if c.partial {
+                    format!(" <em>(partial)</em><br><small>{}</small>", esc(&c.below))
+                } else {
+                    String::new()
+                };
+                let _ = write!(row, "<td>{}{partial}</td>", esc(&c.rights));
+            }
+        }
+    }
+    row.push_str("</tr>");
+    row
+}
+
+/// One access matrix, its rows read back from where the matrix pass left
+/// them (see [`MatrixShown`]); the error is that file's.
 fn matrix(
     w: &mut impl Write,
     id: &str,
@@ -423,19 +451,9 @@ fn matrix(
     m: &MatrixShown,
     t: &Tables,
     z: &Zone,
-) {
-    let cells = &m.cells;
+) -> std::io::Result<()> {
     let _ = writeln!(w, "<h3>{title} ({})</h3>", time(at, z));
-    let mut subjects: Vec<&crate::ident::Subject> = cells.iter().map(|c| &c.subject).collect();
-    subjects.dedup();
-    let by_cell: std::collections::HashMap<
-        (&crate::ident::Subject, &crate::ident::Resource),
-        &MatrixCell,
-    > = cells
-        .iter()
-        .map(|c| ((&c.subject, &c.resource), c))
-        .collect();
-    if subjects.is_empty() {
+    if m.subjects == 0 {
         let _ = writeln!(w, "<p>Nobody held anything.</p>");
     }
     let _ = writeln!(w, "<table id=\"{id}\">");
@@ -446,24 +464,9 @@ fn matrix(
     head.push_str("</tr></thead>");
     let _ = writeln!(w, "{head}");
     let _ = writeln!(w, "<tbody>");
-    for s in subjects.iter().take(MAX_REPORT_ROWS) {
-        let mut row = format!("<tr><th>{}</th>", esc(s.as_str()));
-        for r in &t.tops {
-            match by_cell.get(&(*s, r)) {
-                None => row.push_str("<td></td>"),
-                Some(c) => {
-                    let partial = if c.partial {
-                        format!(" <em>(partial)</em><br><small>{}</small>", esc(&c.below))
-                    } else {
-                        String::new()
-                    };
-                    let _ = write!(row, "<td>{}{partial}</td>", esc(&c.rights));
-                }
-            }
-        }
-        row.push_str("</tr>");
+    m.rows.for_each(|row| {
         let _ = writeln!(w, "{row}");
-    }
+    })?;
     let _ = writeln!(w, "</tbody></table>");
     let file = if id == "access-start" {
         super::files::ACCESS_START
@@ -471,6 +474,7 @@ fn matrix(
         super::files::ACCESS_END
     };
     more(w, m.subjects, file);
+    Ok(())
 }
 
 fn timeline_svg(w: &mut impl Write, t: &Tables) {

@@ -17,7 +17,7 @@ use crate::ident::{Resource, Subject};
 use crate::ledger::{Commitment, Ledger, LedgerError};
 use crate::merkle::{CompactRange, TreeHash};
 use crate::note::VerifierKey;
-use crate::query::{ExposurePath, HeldRight, RightSet, StepKind};
+use crate::query::{ExposurePath, HeldRight, Holding, RightSet, StepKind};
 use crate::time::{Timestamp, Zone};
 
 /// A CSV cell: text, or an instant (written in the ledger's zone, compared
@@ -77,7 +77,8 @@ pub(crate) struct ChangeRow {
     pub(crate) resource: Resource,
     pub(crate) right: String,
     pub(crate) gained: bool,
-    pub(crate) events: Vec<EventRef>,
+    /// Shared with the other changes the same entries made.
+    pub(crate) events: Vec<std::rc::Rc<EventRef>>,
 }
 
 /// One cell of the access matrix: the rights `check` allows `subject` on the
@@ -166,12 +167,125 @@ pub(crate) trait MatrixRows {
     fn end(&mut self, file: &'static str) -> Result<(), ExportError>;
 }
 
-/// What the report shows of one access matrix: the cells of its first
-/// [`super::report::MAX_REPORT_ROWS`] subjects, and how many subjects hold
-/// something (every cell is in the CSV file).
+/// What the report shows of one access matrix: its rows (report.html's
+/// `<tr>` lines) for the first [`super::report::MAX_REPORT_ROWS`] subjects
+/// holding something, and how many subjects hold something (every cell is in
+/// the CSV file). The rows wait in a temporary file, not in memory: at
+/// 1,000,000 entries a cell can list thousands of resources below it, and
+/// the two matrices' rows held 77 MB at the export's peak.
 pub(crate) struct MatrixShown {
-    pub(crate) cells: Vec<MatrixCell>,
+    pub(crate) rows: Spill,
     pub(crate) subjects: usize,
+}
+
+impl MatrixShown {
+    fn new() -> Result<Self, ExportError> {
+        Ok(MatrixShown {
+            rows: Spill::new().map_err(spill_error)?,
+            subjects: 0,
+        })
+    }
+}
+
+/// Lines written to an unnamed temporary file (gone when it is dropped, or
+/// when the process ends) and read back in order.
+pub(crate) struct Spill {
+    w: std::io::BufWriter<std::fs::File>,
+}
+
+impl Spill {
+    fn new() -> std::io::Result<Self> {
+        Ok(Spill {
+            w: std::io::BufWriter::new(tempfile::tempfile()?),
+        })
+    }
+
+    /// Adds `line` (any text) after the others.
+    fn push(&mut self, line: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        let len = u32::try_from(line.len())
+            .map_err(|_| std::io::Error::other("a report row of 4 GiB or more"))?;
+        self.w.write_all(&len.to_le_bytes())?;
+        self.w.write_all(line.as_bytes())
+    }
+
+    /// Writes out what is buffered: the lines can be read from here on.
+    fn finish(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.w.flush()
+    }
+
+    /// Hands each line, in order, to `each`.
+    pub(crate) fn for_each(&self, mut each: impl FnMut(&str)) -> std::io::Result<()> {
+        use std::io::{Read, Seek};
+        let mut file = self.w.get_ref();
+        file.seek(std::io::SeekFrom::Start(0))?;
+        let mut r = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        loop {
+            let mut len = [0u8; 4];
+            match r.read_exact(&mut len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            line.resize(u32::from_le_bytes(len) as usize, 0);
+            r.read_exact(&mut line)?;
+            each(std::str::from_utf8(&line).map_err(std::io::Error::other)?);
+        }
+    }
+}
+
+/// The error of the temporary file of the report's matrix rows.
+pub(crate) fn spill_error(e: std::io::Error) -> ExportError {
+    ExportError::Invalid(format!(
+        "the temporary file of the report's access-matrix rows: {e}"
+    ))
+}
+
+/// Why the timeline's pass over its subjects stopped.
+enum TimelineStop {
+    /// Its rows are all made.
+    Full,
+    Query(crate::query::QueryError),
+}
+
+impl From<crate::query::QueryError> for TimelineStop {
+    fn from(e: crate::query::QueryError) -> Self {
+        TimelineStop::Query(e)
+    }
+}
+
+/// The matrix cells of `s` given what it holds (`what-can`): one per
+/// top-level resource of `tops` it holds something on, itself or below.
+fn cells_of(s: &Subject, tops: &[Resource], holdings: &[Holding]) -> Vec<MatrixCell> {
+    let mut cells = Vec::new();
+    for t in tops {
+        let here = holdings
+            .iter()
+            .find(|h| &h.resource == t)
+            .map(|h| held_text(&h.rights))
+            .unwrap_or_default();
+        let below: Vec<String> = holdings
+            .iter()
+            .filter(|h| &h.resource != t && t.covers(&h.resource))
+            .map(|h| (h.resource.as_str(), held_text(&h.rights)))
+            .filter(|(_, x)| x != &here)
+            .map(|(r, x)| format!("{r}: {}", if x.is_empty() { "nothing" } else { &x }))
+            .collect();
+        let partial = !below.is_empty();
+        if here.is_empty() && !partial {
+            continue;
+        }
+        cells.push(MatrixCell {
+            subject: s.clone(),
+            resource: t.clone(),
+            rights: here,
+            partial,
+            below: below.join("; "),
+        });
+    }
+    cells
 }
 
 /// Every table of a bundle but the access matrices' rows (see [`MatrixRows`]).
@@ -271,7 +385,7 @@ impl Tables {
         let mut ban_meta: BTreeMap<u64, (Timestamp, String, String)> = BTreeMap::new();
         let mut authorities = Vec::new();
         let mut known_at = Timestamp::MIN;
-        let state = ledger.replay(None, |e, state| {
+        let replayed = ledger.replay(None, |e, state| {
             let seq = e.seq();
             names.learn(e);
             let signer = names
@@ -344,6 +458,18 @@ impl Tables {
                 "the Merkle root of the {size} entries is not the checkpoint's"
             )));
         }
+        // The ledger holds the state at its head too (opened from its
+        // snapshot, or built from these entries): one copy is kept, not two
+        // (tens of MB each at 1,000,000 entries), once it is shown to be
+        // exactly the one the entries give, so nothing below rests on a
+        // snapshot that was not replayed.
+        if replayed != *ledger.state() {
+            return Err(ExportError::Ledger(LedgerError::DerivedMismatch(
+                "the rules state the ledger opened with is not the one its entries give".to_owned(),
+            )));
+        }
+        drop(replayed);
+        let state = ledger.state();
         let zone = state.zone();
         let q = ledger.queries();
         let end = just_before(to);
@@ -354,7 +480,7 @@ impl Tables {
                 progress(super::CHANGES_PHASE, done, total)
             })
             .map_err(qerr)?;
-        let mut event_refs: BTreeMap<u64, EventRef> = BTreeMap::new();
+        let mut event_refs: BTreeMap<u64, std::rc::Rc<EventRef>> = BTreeMap::new();
         let mut changes = Vec::with_capacity(raw.len());
         for c in raw {
             let mut events = Vec::new();
@@ -376,12 +502,12 @@ impl Tables {
                         .unwrap_or_default();
                     event_refs.insert(
                         *seq,
-                        EventRef {
+                        std::rc::Rc::new(EventRef {
                             seq: *seq,
                             summary: e.body().summary(),
                             basis,
                             signer,
-                        },
+                        }),
                     );
                 }
                 events.push(event_refs[seq].clone());
@@ -396,7 +522,51 @@ impl Tables {
             });
         }
 
-        // The subjects of the timeline, whose cells at the start it needs.
+        drop(event_refs);
+
+        // The access matrix at the start and just before the end, each row
+        // handed to `matrix_rows` as it is made; the report's rows go to a
+        // temporary file (see [`MatrixShown`]).
+        let tops: Vec<Resource> = tops.into_iter().collect();
+        let mut shown = Vec::new();
+        let total = 2 * subjects.len() as u64;
+        let mut done = 0u64;
+        for (at, file) in [
+            (from, super::files::ACCESS_START),
+            (end, super::files::ACCESS_END),
+        ] {
+            let mut m = MatrixShown::new()?;
+            q.what_can_each(&subjects, at, known_at, |s, holdings| {
+                let cells = cells_of(s, &tops, &holdings);
+                for cell in &cells {
+                    matrix_rows.row(file, &cell.row()).map_err(MatrixError)?;
+                }
+                if !cells.is_empty() {
+                    if m.subjects < super::report::MAX_REPORT_ROWS {
+                        m.rows
+                            .push(&super::report::matrix_row(s, &tops, &cells))
+                            .map_err(|e| MatrixError(spill_error(e)))?;
+                    }
+                    m.subjects += 1;
+                }
+                if done % 256 == 0 {
+                    progress(super::MATRIX_PHASE, done, total);
+                }
+                done += 1;
+                Ok::<(), MatrixError>(())
+            })
+            .map_err(|e| e.0)?;
+            matrix_rows.end(file)?;
+            m.rows.finish().map_err(spill_error)?;
+            shown.push(m);
+        }
+        progress(super::MATRIX_PHASE, total, total);
+        let end_shown = shown.pop().expect("two matrices");
+        let start_shown = shown.pop().expect("two matrices");
+
+        // The timeline: its subjects' cells at the start asked again, in
+        // its order, until its rows are all made (a few subjects), rather
+        // than kept from the matrix pass for every banned subject.
         let banned: Vec<Subject> = {
             let mut seen = BTreeSet::new();
             state
@@ -406,75 +576,21 @@ impl Tables {
                 .collect()
         };
         let chosen = timeline_subjects(&banned, &changes);
-        let in_timeline: std::collections::HashSet<&Subject> = chosen.iter().collect();
-        let mut chosen_cells: Vec<MatrixCell> = Vec::new();
-
-        // The access matrix at the start and just before the end, each row
-        // handed to `matrix_rows` as it is made.
-        let tops: Vec<Resource> = tops.into_iter().collect();
-        let mut shown = Vec::new();
-        let total = 2 * subjects.len() as u64;
-        let mut done = 0u64;
-        for (first, at, file) in [
-            (true, from, super::files::ACCESS_START),
-            (false, end, super::files::ACCESS_END),
-        ] {
-            let mut m = MatrixShown {
-                cells: Vec::new(),
-                subjects: 0,
-            };
-            q.what_can_each(&subjects, at, known_at, |s, holdings| {
-                let mut any = false;
-                for t in &tops {
-                    let here = holdings
-                        .iter()
-                        .find(|h| &h.resource == t)
-                        .map(|h| held_text(&h.rights))
-                        .unwrap_or_default();
-                    let below: Vec<String> = holdings
-                        .iter()
-                        .filter(|h| &h.resource != t && t.covers(&h.resource))
-                        .map(|h| (h.resource.as_str(), held_text(&h.rights)))
-                        .filter(|(_, x)| x != &here)
-                        .map(|(r, x)| format!("{r}: {}", if x.is_empty() { "nothing" } else { &x }))
-                        .collect();
-                    let partial = !below.is_empty();
-                    if here.is_empty() && !partial {
-                        continue;
-                    }
-                    let cell = MatrixCell {
-                        subject: s.clone(),
-                        resource: t.clone(),
-                        rights: here,
-                        partial,
-                        below: below.join("; "),
-                    };
-                    matrix_rows.row(file, &cell.row()).map_err(MatrixError)?;
-                    if m.subjects < super::report::MAX_REPORT_ROWS {
-                        m.cells.push(cell.clone());
-                    }
-                    if first && in_timeline.contains(s) {
-                        chosen_cells.push(cell);
-                    }
-                    any = true;
-                }
-                m.subjects += usize::from(any);
-                if done % 256 == 0 {
-                    progress(super::MATRIX_PHASE, done, total);
-                }
-                done += 1;
-                Ok::<(), MatrixError>(())
-            })
-            .map_err(|e| e.0)?;
-            matrix_rows.end(file)?;
-            shown.push(m);
+        let mut timeline = Vec::new();
+        let made = q.what_can_each(&chosen, from, known_at, |s, holdings| {
+            let start = cells_of(s, &tops, &holdings);
+            match timeline_rows(s, &changes, &start, state, from, to, &mut timeline) {
+                true => Err(TimelineStop::Full),
+                false => Ok(()),
+            }
+        });
+        match made {
+            Ok(()) | Err(TimelineStop::Full) => {}
+            Err(TimelineStop::Query(e)) => return Err(qerr(e)),
         }
-        progress(super::MATRIX_PHASE, total, total);
-        let end_shown = shown.pop().expect("two matrices");
-        let start_shown = shown.pop().expect("two matrices");
 
         // Commitments (the whole log, as known at K) and back doors at the end.
-        let reports = ledger.commitments(&state, held, &shared, known_at)?;
+        let reports = ledger.commitments(state, held, &shared, known_at)?;
         let mut commitments = Vec::new();
         for b in &reports {
             let (recorded_at, signer, reason) = ban_meta.get(&b.seq).cloned().unwrap_or((
@@ -508,7 +624,7 @@ impl Tables {
         let mut exposures = Vec::new();
         let reached = state.ever_members(shared.keys());
         for b in state.bans() {
-            for d in ledger.back_doors(&state, &shared, &reached, b, &[end])? {
+            for d in ledger.back_doors(state, &shared, &reached, b, &[end])? {
                 exposures.push(ExposureRow {
                     ban: b.seq,
                     subject: d.subject,
@@ -538,7 +654,6 @@ impl Tables {
             })
             .collect();
 
-        let timeline = timeline(&chosen, &changes, &chosen_cells, &state, from, to);
         let sig = &cp.signatures()[0];
         let checkpoint_signer = sig.name().to_owned();
         let checkpoint_key = crate::ident::AuthorityName::new(sig.name())
@@ -575,16 +690,23 @@ impl Tables {
         })
     }
 
-    /// The CSV files but the access matrices (see [`MatrixRows`]), in MANIFEST order.
-    pub(crate) fn csv_tables(&self) -> Vec<Table> {
+    /// The CSV files but the access matrices (see [`MatrixRows`]), in
+    /// MANIFEST order, each made when it is reached: at 1,000,000 entries
+    /// the changes table alone holds tens of MB of cells.
+    pub(crate) fn csv_tables(&self) -> impl Iterator<Item = Table> + '_ {
+        (0..4).map(|i| self.csv_table(i))
+    }
+
+    /// The `i`th table of [`Tables::csv_tables`].
+    fn csv_table(&self, i: usize) -> Table {
         let seqs = |v: &[u64]| {
             v.iter()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        vec![
-            Table {
+        match i {
+            0 => Table {
                 file: super::files::CHANGES,
                 header: &[
                     "at", "subject", "resource", "right", "change", "seqs", "events", "basis",
@@ -595,7 +717,11 @@ impl Tables {
                     .iter()
                     .map(|c| {
                         let join = |f: &dyn Fn(&EventRef) -> String| {
-                            c.events.iter().map(f).collect::<Vec<_>>().join(" | ")
+                            c.events
+                                .iter()
+                                .map(|e| f(e))
+                                .collect::<Vec<_>>()
+                                .join(" | ")
                         };
                         vec![
                             c.at.into(),
@@ -611,7 +737,7 @@ impl Tables {
                     })
                     .collect(),
             },
-            Table {
+            1 => Table {
                 file: super::files::COMMITMENTS,
                 header: &[
                     "seq",
@@ -646,7 +772,7 @@ impl Tables {
                     })
                     .collect(),
             },
-            Table {
+            2 => Table {
                 file: super::files::EXPOSURES,
                 header: &[
                     "ban_seq",
@@ -673,7 +799,7 @@ impl Tables {
                     })
                     .collect(),
             },
-            Table {
+            _ => Table {
                 file: super::files::AUTHORITIES,
                 header: &[
                     "seq",
@@ -700,7 +826,7 @@ impl Tables {
                     })
                     .collect(),
             },
-        ]
+        }
     }
 }
 
@@ -777,97 +903,96 @@ fn timeline_subjects(banned: &[Subject], changes: &[ChangeRow]) -> Vec<Subject> 
     chosen
 }
 
-/// The timeline rows: for each of `chosen` in order (at most
-/// [`TIMELINE_MAX_ROWS`] rows), every top-level resource it held something
-/// on (or below) at the start (its cells in `start`) or that a change
-/// concerns. A bar is what it holds on the resource or anywhere below it.
-fn timeline(
-    chosen: &[Subject],
+/// The timeline rows of `s`, one of its chosen subjects in order, added to
+/// `rows` (at most [`TIMELINE_MAX_ROWS`] in all): every top-level resource it
+/// held something on (or below) at the start (its cells in `start`) or that
+/// a change concerns. A bar is what it holds on the resource or anywhere
+/// below it. Returns whether `rows` is full.
+fn timeline_rows(
+    s: &Subject,
     changes: &[ChangeRow],
     start: &[MatrixCell],
     state: &LedgerState,
     from: Timestamp,
     to: Timestamp,
-) -> Vec<TimelineRow> {
-    let mut rows = Vec::new();
-    for s in chosen.iter().cloned() {
-        let mut tops: BTreeSet<Resource> = start
+    rows: &mut Vec<TimelineRow>,
+) -> bool {
+    let mut tops: BTreeSet<Resource> = start
+        .iter()
+        .filter(|c| &c.subject == s && !c.rights.is_empty())
+        .map(|c| c.resource.clone())
+        .collect();
+    tops.extend(
+        changes
             .iter()
-            .filter(|c| c.subject == s && !c.rights.is_empty())
-            .map(|c| c.resource.clone())
-            .collect();
-        tops.extend(
-            changes
-                .iter()
-                .filter(|c| c.subject == s)
-                .map(|c| top_of(&c.resource)),
-        );
-        let bans: Vec<(Timestamp, Resource)> = state
-            .bans()
-            .filter(|b| b.subject == s && b.effective_at >= from && b.effective_at < to)
-            .map(|b| (b.effective_at, top_of(&b.resource)))
-            .collect();
-        tops.extend(bans.iter().map(|(_, r)| r.clone()));
-        for t in tops {
-            if rows.len() == TIMELINE_MAX_ROWS {
-                return rows;
+            .filter(|c| &c.subject == s)
+            .map(|c| top_of(&c.resource)),
+    );
+    let bans: Vec<(Timestamp, Resource)> = state
+        .bans()
+        .filter(|b| &b.subject == s && b.effective_at >= from && b.effective_at < to)
+        .map(|b| (b.effective_at, top_of(&b.resource)))
+        .collect();
+    tops.extend(bans.iter().map(|(_, r)| r.clone()));
+    for t in tops {
+        if rows.len() == TIMELINE_MAX_ROWS {
+            return true;
+        }
+        // What is held on the resource or below it, as (resource, right).
+        let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+        if let Some(c) = start.iter().find(|c| &c.subject == s && c.resource == t) {
+            let first_word = |x: &str| x.split(' ').next().unwrap_or(x).to_owned();
+            for x in c.rights.split(", ").filter(|x| !x.is_empty()) {
+                held.insert((t.to_string(), first_word(x)));
             }
-            // What is held on the resource or below it, as (resource, right).
-            let mut held: BTreeSet<(String, String)> = BTreeSet::new();
-            if let Some(c) = start.iter().find(|c| c.subject == s && c.resource == t) {
-                let first_word = |x: &str| x.split(' ').next().unwrap_or(x).to_owned();
-                for x in c.rights.split(", ").filter(|x| !x.is_empty()) {
-                    held.insert((t.to_string(), first_word(x)));
-                }
-                for part in c.below.split("; ").filter(|p| !p.is_empty()) {
-                    if let Some((r, rights)) = part.split_once(": ") {
-                        for x in rights
-                            .split(", ")
-                            .filter(|x| !x.is_empty() && *x != "nothing")
-                        {
-                            held.insert((r.to_owned(), first_word(x)));
-                        }
+            for part in c.below.split("; ").filter(|p| !p.is_empty()) {
+                if let Some((r, rights)) = part.split_once(": ") {
+                    for x in rights
+                        .split(", ")
+                        .filter(|x| !x.is_empty() && *x != "nothing")
+                    {
+                        held.insert((r.to_owned(), first_word(x)));
                     }
                 }
             }
-            let text = |held: &BTreeSet<(String, String)>| {
-                let rights: BTreeSet<&str> = held.iter().map(|(_, x)| x.as_str()).collect();
-                rights.into_iter().collect::<Vec<_>>().join(", ")
-            };
-            let mut segments = Vec::new();
-            let mut marks = Vec::new();
-            let mut since = from;
-            for c in changes
-                .iter()
-                .filter(|c| c.subject == s && t.covers(&c.resource))
-            {
-                marks.push((c.at, if c.gained { "gain" } else { "loss" }));
-                if c.at > since {
-                    segments.push((since, c.at, text(&held)));
-                    since = c.at;
-                }
-                let key = (c.resource.to_string(), c.right.clone());
-                if c.gained {
-                    held.insert(key);
-                } else {
-                    held.remove(&key);
-                }
-            }
-            segments.push((since, to, text(&held)));
-            for (at, r) in &bans {
-                if r == &t {
-                    marks.push((*at, "ban"));
-                }
-            }
-            marks.sort();
-            marks.dedup();
-            rows.push(TimelineRow {
-                subject: s.clone(),
-                resource: t,
-                segments,
-                marks,
-            });
         }
+        let text = |held: &BTreeSet<(String, String)>| {
+            let rights: BTreeSet<&str> = held.iter().map(|(_, x)| x.as_str()).collect();
+            rights.into_iter().collect::<Vec<_>>().join(", ")
+        };
+        let mut segments = Vec::new();
+        let mut marks = Vec::new();
+        let mut since = from;
+        for c in changes
+            .iter()
+            .filter(|c| &c.subject == s && t.covers(&c.resource))
+        {
+            marks.push((c.at, if c.gained { "gain" } else { "loss" }));
+            if c.at > since {
+                segments.push((since, c.at, text(&held)));
+                since = c.at;
+            }
+            let key = (c.resource.to_string(), c.right.clone());
+            if c.gained {
+                held.insert(key);
+            } else {
+                held.remove(&key);
+            }
+        }
+        segments.push((since, to, text(&held)));
+        for (at, r) in &bans {
+            if r == &t {
+                marks.push((*at, "ban"));
+            }
+        }
+        marks.sort();
+        marks.dedup();
+        rows.push(TimelineRow {
+            subject: s.clone(),
+            resource: t,
+            segments,
+            marks,
+        });
     }
-    rows
+    rows.len() == TIMELINE_MAX_ROWS
 }

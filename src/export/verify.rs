@@ -282,7 +282,7 @@ pub fn verify_export(
         None => None,
     };
     let mut report = ReportComparer::new(found);
-    report::render_to(&mut report, &t, audit.as_ref());
+    report::render_to(&mut report, &t, audit.as_ref()).map_err(super::tables::spill_error)?;
     report.finish()?;
 
     // Every file's hash.
