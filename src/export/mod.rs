@@ -261,8 +261,7 @@ pub fn export(
             fs::remove_dir_all(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
-        let files = write_bundle(&copy, &cp, since.as_ref(), opts, key, &name, &tmp, progress)?;
-        drop(copy);
+        let files = write_bundle(copy, &cp, since.as_ref(), opts, key, &name, &tmp, progress)?;
         verify_export(&tmp, &vkey, opts.since.as_deref(), progress).map_err(|e| {
             ExportError::Invalid(format!(
                 "the bundle written does not verify, so it was not kept: {e}"
@@ -316,11 +315,12 @@ fn since_checkpoint(ledger: &Ledger, note: &str) -> Result<SignedCheckpoint, Exp
     Ok(signed)
 }
 
-/// Writes every file of the bundle into `dir`; returns the file names, the
+/// Writes every file of the bundle into `dir` from `copy` (consumed by the
+/// tables: see [`tables::Tables::compute`]); returns the file names, the
 /// number of entries and K.
 #[allow(clippy::too_many_arguments)]
 fn write_bundle(
-    copy: &Ledger,
+    copy: Ledger,
     cp: &SignedCheckpoint,
     since: Option<&SignedCheckpoint>,
     opts: &ExportOptions,

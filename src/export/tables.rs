@@ -357,9 +357,10 @@ impl Tables {
     /// the period `[from, to)`, as known at K (the last entry's
     /// `recorded_at`). Replays every entry through [`LedgerState::admit`]
     /// (chain, strict signatures, authorities, bans), so a ledger whose
-    /// entries do not verify gives no tables.
+    /// entries do not verify gives no tables. Takes the ledger, whose own
+    /// rules state gives way to the replayed one ([`Ledger::into_replayed`]).
     pub(crate) fn compute(
-        ledger: &Ledger,
+        ledger: Ledger,
         cp: &SignedCheckpoint,
         from: Timestamp,
         to: Timestamp,
@@ -385,7 +386,7 @@ impl Tables {
         let mut ban_meta: BTreeMap<u64, (Timestamp, String, String)> = BTreeMap::new();
         let mut authorities = Vec::new();
         let mut known_at = Timestamp::MIN;
-        let replayed = ledger.replay(None, |e, state| {
+        let ledger = ledger.into_replayed(|e, state| {
             let seq = e.seq();
             names.learn(e);
             let signer = names
@@ -458,17 +459,9 @@ impl Tables {
                 "the Merkle root of the {size} entries is not the checkpoint's"
             )));
         }
-        // The ledger holds the state at its head too (opened from its
-        // snapshot, or built from these entries): one copy is kept, not two
-        // (tens of MB each at 1,000,000 entries), once it is shown to be
-        // exactly the one the entries give, so nothing below rests on a
-        // snapshot that was not replayed.
-        if replayed != *ledger.state() {
-            return Err(ExportError::Ledger(LedgerError::DerivedMismatch(
-                "the rules state the ledger opened with is not the one its entries give".to_owned(),
-            )));
-        }
-        drop(replayed);
+        // The state the entries give, which replaced the one the ledger
+        // opened with (from its snapshot, or as built): nothing below rests
+        // on a snapshot that was not replayed.
         let state = ledger.state();
         let zone = state.zone();
         let q = ledger.queries();

@@ -258,9 +258,8 @@ pub fn verify_export(
 
     // Every table, recomputed.
     let mut matrix = MatrixChecks { dir, open: None };
-    let t = Tables::compute(&ledger, &cp, m.from, m.to, &mut matrix, progress)?;
-    // Everything below reads the tables and the bundle's files only.
-    drop(ledger);
+    // Everything after it reads the tables and the bundle's files only.
+    let t = Tables::compute(ledger, &cp, m.from, m.to, &mut matrix, progress)?;
     if t.zone.name() != m.zone {
         return Err(bad(files::MANIFEST, "its zone is not the ledger's"));
     }

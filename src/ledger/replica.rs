@@ -48,7 +48,14 @@ impl Ledger {
             damaged_tail: None,
         };
         let made = ledger
-            .extend_replica_from(&CompactRange::new(), source, checkpoint, entries, progress)
+            .extend_replica_from(
+                &CompactRange::new(),
+                source,
+                checkpoint,
+                entries,
+                progress,
+                true,
+            )
             .and_then(|()| {
                 ledger
                     .store
@@ -99,7 +106,7 @@ impl Ledger {
             }
             .into());
         }
-        self.extend_replica_from(start, &source, checkpoint, entries, progress)
+        self.extend_replica_from(start, &source, checkpoint, entries, progress, false)
     }
 
     pub(super) fn extend_replica_from<E: From<LedgerError>>(
@@ -109,9 +116,14 @@ impl Ledger {
         checkpoint: &str,
         entries: impl IntoIterator<Item = Result<Vec<u8>, E>>,
         mut progress: impl FnMut(u64),
+        creating: bool,
     ) -> Result<(), E> {
         let mut range = start.clone();
         let mut w = Writer::new(&self.store, self.state.clone());
+        if creating {
+            // A store being created is no ledger until it is finished.
+            w.bulk();
+        }
         for bytes in entries {
             let bytes = bytes?;
             let seq = w.state().len();

@@ -332,6 +332,20 @@ impl Ledger {
         self.replay_from(LedgerState::new(), now, each)
     }
 
+    /// [`Ledger::replay`] for a caller done with the state the ledger holds:
+    /// that state is dropped first, and the replayed one, made from the
+    /// entries alone, takes its place. A replay of a large log then holds one
+    /// rules state, not two (33 MB each at 1,000,000 synthetic entries). On
+    /// an error the ledger is gone with it.
+    pub(crate) fn into_replayed(
+        mut self,
+        each: impl FnMut(&ChainedEntry, &LedgerState) -> Result<(), LedgerError>,
+    ) -> Result<Ledger, LedgerError> {
+        self.state = LedgerState::new();
+        self.state = self.replay(None, each)?;
+        Ok(self)
+    }
+
     /// [`Ledger::replay`] of the entries after `state` (the state of the
     /// first `state.len()` entries), from there on.
     ///
