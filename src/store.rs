@@ -24,7 +24,7 @@
 //! |---|---|---|---|
 //! | `E` | block, u64 big endian: seq / [`ENTRIES_PER_KEY`] | the block's entries in seq order, each a u32 big-endian length and its exact bytes | primary |
 //! | `C` | tree size (u64 BE), signer name | a signed checkpoint note | primary |
-//! | `S` | log size (u64 BE), part (u32 BE) | part of a [`crate::LedgerState`] snapshot at that size: [`STATE_PART_BYTES`] bytes each, the last one fewer (earlier versions: the whole snapshot under the size alone) | derived |
+//! | `S` | log size (u64 BE) | a [`crate::LedgerState`] snapshot at that size | derived |
 //! | `s` | (none) | the snapshot directory: latest size, sizes pinned by signers | derived |
 //! | `T` | tile level `L` (1 byte), tile index `N` (u64 BE) | a hash tile: the hashes of tree level 8·L, nodes `[256·N, 256·N + W)`, 32 bytes each (`W` ≤ 256) | derived |
 //! | `X` | chosen by the query indexes | index records | derived |
@@ -112,13 +112,6 @@ const CHECKPOINT_PREFIX: u8 = b'C';
 /// Prefix of the rules-state snapshots, by the size of the log they describe
 /// (u64 BE); the bare prefix is the single snapshot written by earlier versions.
 const STATE_PREFIX: u8 = b'S';
-/// The bytes of a rules-state snapshot per sled key. A snapshot grows with
-/// the log (10 MB at 1,000,000 synthetic entries), and sled keeps a leaf
-/// (16 keys) as one value: stored whole, the snapshot shared a leaf with the
-/// newest entries, so every read of the last entry (each query's open) read
-/// and cached a 10 MB blob, and every append dirtied it. Kept in parts, a
-/// leaf holds at most 16 of them.
-pub const STATE_PART_BYTES: usize = 4096;
 /// Key of the snapshot directory: which snapshot is the latest, and which are
 /// kept because a signer's trusted head points at them.
 const SNAPSHOTS_KEY: &[u8] = b"s";
@@ -596,15 +589,23 @@ impl Store {
 
     /// The rules-state snapshot of the log's first `size` entries, if kept.
     pub fn state_at(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut found = self.snapshots_under(&state_key(size))?;
-        Ok(found.pop().map(|(_, bytes)| bytes))
+        self.get(&state_key(size))
     }
 
     /// Every stored rules-state snapshot as `(size, bytes)`, `None` for the
     /// single snapshot of earlier versions, and the sizes the snapshot
     /// directory says are kept (`None` without a directory).
     pub fn state_snapshots(&self) -> Result<(Vec<StoredSnapshot>, Option<Vec<u64>>), StoreError> {
-        let stored = self.snapshots_under(&[STATE_PREFIX])?;
+        let mut stored = Vec::new();
+        for r in self.scan_prefix(&[STATE_PREFIX]) {
+            let (k, v) = r?;
+            let size = match k.len() {
+                1 => None,
+                9 => Some(u64::from_be_bytes(k[1..].try_into().expect("8 bytes"))),
+                n => return Err(self.damaged_derived(format!("a state snapshot key of {n} bytes"))),
+            };
+            stored.push((size, v));
+        }
         let listed = self.snapshots()?.map(|d| {
             let mut sizes: Vec<u64> = d.pins.values().copied().collect();
             sizes.push(d.latest);
@@ -613,56 +614,6 @@ impl Store {
             sizes
         });
         Ok((stored, listed))
-    }
-
-    /// The snapshots stored under `prefix` (of the `S` space), each put
-    /// together from its parts ([`STATE_PART_BYTES`]) or, as earlier versions
-    /// wrote it, whole. Parts MUST be numbered from 0 without a gap, and a
-    /// size is stored in one form only: anything else is damaged derived data.
-    fn snapshots_under(&self, prefix: &[u8]) -> Result<Vec<StoredSnapshot>, StoreError> {
-        let mut stored: Vec<StoredSnapshot> = Vec::new();
-        // The size whose parts are being put together, and the next part.
-        let mut parts: Option<(u64, u32)> = None;
-        for r in self.scan_prefix(prefix) {
-            let (k, v) = r?;
-            let size = |k: &[u8]| u64::from_be_bytes(k[1..9].try_into().expect("8 bytes"));
-            match k.len() {
-                1 => {
-                    parts = None;
-                    stored.push((None, v));
-                }
-                9 => {
-                    parts = None;
-                    stored.push((Some(size(&k)), v));
-                }
-                13 => {
-                    let (at, part) = (
-                        size(&k),
-                        u32::from_be_bytes(k[9..].try_into().expect("4 bytes")),
-                    );
-                    match parts {
-                        Some((s, next)) if s == at && part == next => {
-                            stored
-                                .last_mut()
-                                .expect("a snapshot begun")
-                                .1
-                                .extend_from_slice(&v);
-                        }
-                        _ if part == 0 && stored.last().is_none_or(|(s, _)| *s != Some(at)) => {
-                            stored.push((Some(at), v));
-                        }
-                        _ => {
-                            return Err(self.damaged_derived(format!(
-                                "the state snapshot at {at} has part {part} out of place"
-                            )))
-                        }
-                    }
-                    parts = Some((at, part + 1));
-                }
-                n => return Err(self.damaged_derived(format!("a state snapshot key of {n} bytes"))),
-            }
-        }
-        Ok(stored)
     }
 
     fn snapshots(&self) -> Result<Option<Snapshots>, StoreError> {
@@ -1356,15 +1307,8 @@ impl Pending<'_> {
         if let Some(pin) = pin {
             dir.pins.insert(pin.to_vec(), size);
         }
-        self.remove_state(size)?;
-        for (i, part) in bytes.chunks(STATE_PART_BYTES).enumerate() {
-            let i = u32::try_from(i).expect("a snapshot under 16 TiB");
-            self.put(state_part_key(size, i).to_vec(), part.to_vec());
-        }
-        if bytes.is_empty() {
-            self.put(state_part_key(size, 0).to_vec(), Vec::new());
-        }
-        self.put_snapshots(&dir, old)?;
+        self.put(state_key(size).to_vec(), bytes);
+        self.put_snapshots(&dir, old);
         Ok(())
     }
 
@@ -1380,7 +1324,7 @@ impl Pending<'_> {
         let latest = dir.latest;
         let old = dir.pins.insert(pin.to_vec(), latest);
         if old != Some(latest) {
-            self.put_snapshots(&dir, old)?;
+            self.put_snapshots(&dir, old);
         }
         Ok(())
     }
@@ -1402,37 +1346,13 @@ impl Pending<'_> {
 
     /// Writes `dir`, and deletes each snapshot of the sizes in `old` that
     /// `dir` no longer keeps (neither latest nor pinned).
-    fn put_snapshots(
-        &mut self,
-        dir: &Snapshots,
-        old: impl IntoIterator<Item = u64>,
-    ) -> Result<(), StoreError> {
+    fn put_snapshots(&mut self, dir: &Snapshots, old: impl IntoIterator<Item = u64>) {
         for o in old {
             if o != dir.latest && !dir.pins.values().any(|&p| p == o) {
-                self.remove_state(o)?;
+                self.remove(state_key(o).to_vec());
             }
         }
         self.put(SNAPSHOTS_KEY.to_vec(), crate::encoding::encode_derived(dir));
-        Ok(())
-    }
-
-    /// Deletes the snapshot at `size` as it will be after commit: whole (as
-    /// earlier versions wrote it) or in parts, stored or staged.
-    fn remove_state(&mut self, size: u64) -> Result<(), StoreError> {
-        let prefix = state_key(size);
-        let mut keys: Vec<Vec<u8>> = self
-            .writes
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for r in self.store.scan_prefix(&prefix) {
-            keys.push(r?.0);
-        }
-        for k in keys {
-            self.remove(k);
-        }
-        Ok(())
     }
 }
 
@@ -1532,19 +1452,10 @@ fn decode_snapshots(store: &Store, bytes: &[u8]) -> Result<Snapshots, StoreError
         .map_err(|e| store.damaged_derived(format!("snapshot directory: {e}")))
 }
 
-/// The key of the rules-state snapshot at `size` as earlier versions stored
-/// it (whole), and the prefix of its parts.
+/// The key of the rules-state snapshot at `size`.
 fn state_key(size: u64) -> [u8; 9] {
     let mut k = [STATE_PREFIX; 9];
     k[1..].copy_from_slice(&size.to_be_bytes());
-    k
-}
-
-/// The key of part `part` of the rules-state snapshot at `size`.
-fn state_part_key(size: u64, part: u32) -> [u8; 13] {
-    let mut k = [STATE_PREFIX; 13];
-    k[1..9].copy_from_slice(&size.to_be_bytes());
-    k[9..].copy_from_slice(&part.to_be_bytes());
     k
 }
 
@@ -1962,58 +1873,6 @@ mod tests {
             store.scan_prefix(&[ENTRY_PREFIX]).count() as u64,
             n.div_ceil(ENTRIES_PER_KEY)
         );
-    }
-
-    /// A snapshot is stored in parts of `STATE_PART_BYTES` and read back
-    /// whole, beside one stored whole by an earlier version; writing one at
-    /// a size replaces every part of what was there, dropping one from the
-    /// directory deletes all its parts, and a part out of place is damaged
-    /// derived data rather than a shorter snapshot.
-    #[test]
-    fn a_snapshot_is_kept_in_parts_and_one_stored_whole_still_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(&dir.path().join("l")).unwrap();
-        let big: Vec<u8> = (0..2 * STATE_PART_BYTES + 10).map(|i| i as u8).collect();
-        let mut p = store.pending();
-        p.put_state(10, big.clone(), Some(b"signer")).unwrap();
-        store.commit(p).unwrap();
-        let parts = store.scan_prefix(&state_key(10)).count();
-        assert_eq!(parts, 3);
-        assert_eq!(store.state_at(10).unwrap(), Some(big.clone()));
-        // An earlier version's whole snapshot at another size.
-        store.db.insert(state_key(5), b"whole".to_vec()).unwrap();
-        let (stored, _) = store.state_snapshots().unwrap();
-        assert_eq!(
-            stored,
-            vec![(Some(5), b"whole".to_vec()), (Some(10), big.clone())]
-        );
-        assert_eq!(store.state_at(5).unwrap(), Some(b"whole".to_vec()));
-        store.db.remove(state_key(5)).unwrap();
-        // The same size again, smaller: no part of the old one is left.
-        let mut p = store.pending();
-        p.put_state(10, b"small".to_vec(), Some(b"signer")).unwrap();
-        store.commit(p).unwrap();
-        assert_eq!(store.state_at(10).unwrap(), Some(b"small".to_vec()));
-        assert_eq!(store.scan_prefix(&state_key(10)).count(), 1);
-        // A later one while 10 is pinned, then the pin moves: 10 goes.
-        let mut p = store.pending();
-        p.put_state(20, big.clone(), None).unwrap();
-        store.commit(p).unwrap();
-        assert_eq!(store.state_snapshots().unwrap().0.len(), 2);
-        let mut p = store.pending();
-        p.put_state(30, big.clone(), Some(b"signer")).unwrap();
-        store.commit(p).unwrap();
-        let (stored, listed) = store.state_snapshots().unwrap();
-        assert_eq!(stored, vec![(Some(30), big.clone())]);
-        assert_eq!(listed, Some(vec![30]));
-        // A part gone from the middle, or one more after a gap.
-        store.db.remove(state_part_key(30, 1)).unwrap();
-        let err = store.state_snapshots().unwrap_err().to_string();
-        assert!(err.contains("part 2 out of place"), "{err}");
-        assert!(store.state_at(30).is_err());
-        store.db.insert(state_part_key(30, 1), vec![1]).unwrap();
-        store.db.insert(state_part_key(30, 9), vec![9]).unwrap();
-        assert!(store.state_snapshots().is_err());
     }
 
     /// An entry that would not be the next of its block is refused, and a

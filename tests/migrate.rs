@@ -244,12 +244,11 @@ fn an_old_layout_ledger_migrates_verifies_and_answers_as_before() {
     }
 }
 
-/// A layout-4 ledger made before rules-state snapshots were stored in parts
-/// (fixtures/layout4-7768e4e: each snapshot whole under `S || size`) needs
-/// no migration: it verifies and answers as that version answered, and after
-/// a reindex, which writes its snapshot in parts, still does.
+/// A layout-4 ledger made by an earlier version (fixtures/layout4-7768e4e)
+/// needs no migration: it verifies and answers as that version answered,
+/// and after a reindex, which rewrites its derived data, still does.
 #[test]
-fn a_layout4_ledger_with_whole_snapshots_verifies_and_answers_as_before() {
+fn a_layout4_ledger_of_an_earlier_version_verifies_and_answers_as_before() {
     let old = Old {
         fixture: "layout4-7768e4e",
         layout: 4,

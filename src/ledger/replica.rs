@@ -160,3 +160,41 @@ impl Ledger {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::synth::{build, SynthSpec};
+
+    /// A replica being created writes one rules-state snapshot, at its end
+    /// (a live ledger of 5,000 entries would have written them at 1,000 and
+    /// 4,000), and verifies.
+    #[test]
+    fn a_replica_being_created_writes_its_snapshot_once_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("source");
+        let spec = SynthSpec::with_events(5_000);
+        build(&src, &spec).unwrap();
+        let (admin, _) = spec.keys();
+        let mut source = Ledger::open(&src, Duration::from_secs(1)).unwrap();
+        let cp = source.checkpoint(&admin).unwrap();
+        let entries: Vec<Result<Vec<u8>, LedgerError>> = (0..source.len())
+            .map(|seq| Ok(source.entry(seq).unwrap().unwrap().bytes().to_vec()))
+            .collect();
+        let replica = Ledger::create_replica(
+            &dir.path().join("replica"),
+            "the source",
+            &cp.to_string(),
+            entries,
+            |_| {},
+        )
+        .unwrap();
+        let (stored, listed) = replica.store.state_snapshots().unwrap();
+        let sizes: Vec<Option<u64>> = stored.iter().map(|(size, _)| *size).collect();
+        assert_eq!(sizes, vec![Some(5_000)]);
+        assert_eq!(listed, Some(vec![5_000]));
+        replica.verify(|_, _| {}).unwrap();
+    }
+}
