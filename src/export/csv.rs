@@ -32,17 +32,6 @@ pub(crate) fn cell_text(c: &Cell, zone: &Zone) -> String {
     }
 }
 
-/// The bytes of a CSV file.
-#[cfg(test)]
-pub(crate) fn write(table: &Table, zone: &Zone) -> Vec<u8> {
-    let mut w = Writer::new(Vec::new(), table.header, zone.clone());
-    // Writing to memory cannot fail, and every row has the header's length.
-    for row in &table.rows {
-        w.row(row).expect("CSV to memory");
-    }
-    w.finish().expect("CSV to memory")
-}
-
 /// A CSV file written row by row (the access matrices at a million entries
 /// are hundreds of MB: they are never held whole).
 pub(crate) struct Writer<W: Write> {
@@ -197,6 +186,16 @@ impl<R: Read> Comparer<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes of a CSV file.
+    fn write(table: &Table, zone: &Zone) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new(), table.header, zone.clone());
+        // Writing to memory cannot fail, and every row has the header's length.
+        for row in &table.rows {
+            w.row(row).expect("CSV to memory");
+        }
+        w.finish().expect("CSV to memory")
+    }
 
     #[test]
     fn formula_cells_are_neutralised_and_plain_ones_kept() {

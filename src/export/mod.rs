@@ -339,8 +339,7 @@ fn write_bundle(
     };
     // entries.jsonl, streamed.
     let path = dir.join(files::ENTRIES);
-    let file = fs::File::create(&path).map_err(|e| ExportError::io(&path, e))?;
-    let mut w = HashingWriter::new(BufWriter::new(file));
+    let mut w = create_hashed(&path)?;
     let mut names = SignerNames::default();
     for seq in 0..size {
         let e = copy
@@ -379,18 +378,11 @@ fn write_bundle(
     let t = tables::Tables::compute(copy, cp, opts.from, opts.to, &mut matrix, progress)?;
     for table in t.csv_tables() {
         let path = dir.join(table.file);
-        let io = |e| ExportError::io(&path, e);
-        let file = fs::File::create(&path).map_err(io)?;
-        let mut w = csv::Writer::new(
-            HashingWriter::new(BufWriter::new(file)),
-            table.header,
-            t.zone.clone(),
-        );
+        let mut w = create_csv(&path, table.header, &t.zone)?;
         for row in &table.rows {
-            w.row(row).map_err(io)?;
+            w.row(row).map_err(|e| ExportError::io(&path, e))?;
         }
-        let digest = w.finish().and_then(HashingWriter::finish).map_err(io)?;
-        verified.insert(table.file.to_owned(), digest);
+        verified.insert(table.file.to_owned(), finish_csv(w, &path)?);
     }
     let audit = audit_json(|f| {
         opts.attested
@@ -400,9 +392,8 @@ fn write_bundle(
     })?;
     // report.html, streamed (38 MB at 1,000,000 entries).
     let path = dir.join(files::REPORT);
-    let file = fs::File::create(&path).map_err(|e| ExportError::io(&path, e))?;
     let mut w = FmtWriter {
-        w: HashingWriter::new(BufWriter::new(file)),
+        w: create_hashed(&path)?,
         error: None,
     };
     report::render_to(&mut w, &t, audit.as_ref()).map_err(tables::spill_error)?;
@@ -665,27 +656,15 @@ impl SignerNames {
 struct MatrixFiles<'a> {
     dir: &'a Path,
     zone: Zone,
-    open: Option<(
-        &'static str,
-        csv::Writer<HashingWriter<BufWriter<fs::File>>>,
-    )>,
+    open: Option<(&'static str, csv::Writer<HashedFile>)>,
     verified: &'a mut BTreeMap<String, [u8; 32]>,
 }
 
 impl MatrixFiles<'_> {
     /// The writer of `file`, created (with its header) on first use.
-    fn writer(
-        &mut self,
-        file: &'static str,
-    ) -> Result<&mut csv::Writer<HashingWriter<BufWriter<fs::File>>>, ExportError> {
+    fn writer(&mut self, file: &'static str) -> Result<&mut csv::Writer<HashedFile>, ExportError> {
         if self.open.as_ref().is_none_or(|(f, _)| *f != file) {
-            let path = self.dir.join(file);
-            let f = fs::File::create(&path).map_err(|e| ExportError::io(&path, e))?;
-            let w = csv::Writer::new(
-                HashingWriter::new(BufWriter::new(f)),
-                tables::MATRIX_HEADER,
-                self.zone.clone(),
-            );
+            let w = create_csv(&self.dir.join(file), tables::MATRIX_HEADER, &self.zone)?;
             self.open = Some((file, w));
         }
         Ok(&mut self.open.as_mut().expect("just opened").1)
@@ -704,13 +683,34 @@ impl tables::MatrixRows for MatrixFiles<'_> {
         let path = self.dir.join(file);
         self.writer(file)?;
         let (_, w) = self.open.take().expect("just opened");
-        let digest = w
-            .finish()
-            .and_then(HashingWriter::finish)
-            .map_err(|e| ExportError::io(&path, e))?;
-        self.verified.insert(file.to_owned(), digest);
+        self.verified.insert(file.to_owned(), finish_csv(w, &path)?);
         Ok(())
     }
+}
+
+/// A file of the bundle being written, hashed as it is.
+type HashedFile = HashingWriter<BufWriter<fs::File>>;
+
+/// Creates the file `path` of the bundle, to be hashed as it is written.
+fn create_hashed(path: &Path) -> Result<HashedFile, ExportError> {
+    let file = fs::File::create(path).map_err(|e| ExportError::io(path, e))?;
+    Ok(HashingWriter::new(BufWriter::new(file)))
+}
+
+/// Creates the CSV file `path` of the bundle, with `header` as its first row.
+fn create_csv(
+    path: &Path,
+    header: &[&str],
+    zone: &Zone,
+) -> Result<csv::Writer<HashedFile>, ExportError> {
+    Ok(csv::Writer::new(create_hashed(path)?, header, zone.clone()))
+}
+
+/// Writes out the CSV file `path`; returns its SHA-256.
+fn finish_csv(w: csv::Writer<HashedFile>, path: &Path) -> Result<[u8; 32], ExportError> {
+    w.finish()
+        .and_then(HashingWriter::finish)
+        .map_err(|e| ExportError::io(path, e))
 }
 
 /// A writer that hashes what it writes (SHA-256).
