@@ -45,6 +45,10 @@ const FEW_BANS: usize = 4;
 #[cfg(test)]
 const FEW_BANS: usize = 1;
 
+/// A set of subjects borrowed from the rules state, hashed with a fixed seed
+/// (iteration order never decides an answer; see [`LedgerState::static_closure`]).
+type SubjectSet<'a> = std::collections::HashSet<&'a Subject, foldhash::fast::FixedState>;
+
 /// Where an entry comes from, for the rules that judge only new input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provenance {
@@ -767,12 +771,15 @@ impl LedgerState {
     }
 
     /// Every subject reachable from `x` along `edges`, whatever the time.
+    /// A hash set: at 1,000,000 entries a grant to a large group lists
+    /// thousands, and a B-tree set's string compares were most of the cost.
     fn static_closure<'a>(
         &'a self,
         x: &'a Subject,
         edges: &'a BTreeMap<Subject, BTreeSet<Subject>>,
-    ) -> BTreeSet<&'a Subject> {
-        let mut seen = BTreeSet::from([x]);
+    ) -> SubjectSet<'a> {
+        let mut seen = SubjectSet::default();
+        seen.insert(x);
         let mut stack = vec![x];
         while let Some(n) = stack.pop() {
             for g in edges.get(n).into_iter().flatten() {
@@ -837,7 +844,7 @@ impl LedgerState {
             return vec![];
         }
         // The subjects at or below x, listed only if a ban needs them.
-        let mut downs: Option<BTreeSet<&Subject>> = None;
+        let mut downs: Option<SubjectSet<'_>> = None;
         let many = overlapping.len() > FEW_BANS;
         let mut out = Vec::new();
         for b in overlapping {
