@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::Bound;
 
 use bincode::{Decode, Encode};
 
@@ -703,7 +704,7 @@ impl LedgerState {
             if up_seen.contains(d) {
                 return true;
             }
-            for m in self.members.get(d).into_iter().flatten() {
+            for m in self.edges_from(d, &self.members) {
                 if down_seen.insert(m) {
                     down.push(m);
                 }
@@ -747,6 +748,21 @@ impl LedgerState {
         false
     }
 
+    /// The subjects `n` has an edge to in `edges`, which is `self.groups`
+    /// (the groups it ever joined) or `self.members` (its members ever). Only
+    /// a group has members (a join names a group), so an individual's are
+    /// none without a search of the map: most subjects a downward search
+    /// meets are individuals, and each search is a dozen string compares.
+    fn edges_from<'a>(
+        &self,
+        n: &Subject,
+        edges: &'a BTreeMap<Subject, BTreeSet<Subject>>,
+    ) -> impl Iterator<Item = &'a Subject> + 'a {
+        let memberless = std::ptr::eq(edges, &self.members) && !n.is_group();
+        let found = if memberless { None } else { edges.get(n) };
+        found.into_iter().flatten()
+    }
+
     /// Every subject reachable from `x` along `edges`, whatever the time, if
     /// they are at most `cap`; `None` as soon as there are more.
     fn closure_within<'a>(
@@ -758,7 +774,7 @@ impl LedgerState {
         let mut seen = BTreeSet::from([x]);
         let mut stack = vec![x];
         while let Some(n) = stack.pop() {
-            for g in edges.get(n).into_iter().flatten() {
+            for g in self.edges_from(n, edges) {
                 if seen.insert(g) {
                     if seen.len() > cap {
                         return None;
@@ -782,7 +798,7 @@ impl LedgerState {
         seen.insert(x);
         let mut stack = vec![x];
         while let Some(n) = stack.pop() {
-            for g in edges.get(n).into_iter().flatten() {
+            for g in self.edges_from(n, edges) {
                 if seen.insert(g) {
                     stack.push(g);
                 }
@@ -814,13 +830,24 @@ impl LedgerState {
         // A ban of `B` can reach `x` only through a subject at or below both,
         // so `B` or `x` must be a group (only groups have members; a ban of
         // another individual never reaches an individual): the bans of
-        // individuals are skipped, unread, for a grant to an individual.
-        let x_is_group = x.is_group();
+        // individuals are skipped, unread, for a grant to an individual:
+        // groups' names sort together, so only their range is walked (most
+        // grants are to individuals, and the subjects banned on a resource
+        // and its ancestors number hundreds at 1,000,000 entries).
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let banned: (Bound<&str>, Bound<&str>) = if x.is_group() {
+            (Unbounded, Unbounded)
+        } else {
+            (
+                Included(Subject::GROUP_PREFIX),
+                Excluded(Subject::GROUPS_END),
+            )
+        };
         let mut overlapping: Vec<&Ban> = Vec::new();
         let mut on = |r: &Resource, subjects: &BTreeSet<Subject>| {
             for b in subjects
-                .iter()
-                .filter(|b| *b != x && (x_is_group || b.is_group()))
+                .range::<str, _>(banned)
+                .filter(|b| *b != x)
                 .flat_map(|b| self.bans.get(b).into_iter().flatten())
                 .filter(|b| &b.resource == r && b.overlaps_grant(resource, rights, until))
             {
@@ -1002,7 +1029,7 @@ impl LedgerState {
             }
         }
         while let Some(n) = stack.pop() {
-            for m in self.members.get(&n).into_iter().flatten() {
+            for m in self.edges_from(&n, &self.members) {
                 if seen.insert(m.clone()) {
                     stack.push(m.clone());
                 }

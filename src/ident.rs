@@ -113,6 +113,14 @@ macro_rules! string_newtype {
             }
         }
 
+        /// Compares, orders and hashes as its text, so a map keyed by it can
+        /// be searched by `&str` (a range of names by prefix, say).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl TryFrom<String> for $name {
             type Error = IdentError;
             fn try_from(s: String) -> Result<Self, IdentError> {
@@ -172,9 +180,17 @@ string_newtype!(
 );
 
 impl Subject {
+    /// Every group's name begins with this, and sorts before
+    /// [`Subject::GROUPS_END`]: the groups of a sorted set of subjects are
+    /// one range.
+    pub(crate) const GROUP_PREFIX: &'static str = "group:";
+    /// The first string after every name that begins with
+    /// [`Subject::GROUP_PREFIX`] (`;` follows `:`).
+    pub(crate) const GROUPS_END: &'static str = "group;";
+
     /// Whether this subject is a group (`group:*`).
     pub fn is_group(&self) -> bool {
-        self.0.starts_with("group:")
+        self.0.starts_with(Self::GROUP_PREFIX)
     }
 
     /// Checks that this subject is a group.
@@ -566,6 +582,36 @@ impl<'de, C> BorrowDecode<'de, C> for Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+    use std::ops::Bound::{Excluded, Included};
+
+    #[test]
+    fn the_groups_of_a_sorted_set_of_subjects_are_one_range() {
+        let names = [
+            "agency:ice",
+            "group",
+            "group9:x",
+            "group:a",
+            "group:federal-partners",
+            "group:z9",
+            "group;x",
+            "groupa:x",
+            "groups:x",
+            "user:u1",
+            "zz:top",
+        ];
+        let set: BTreeSet<Subject> = names.iter().filter_map(|n| Subject::new(*n).ok()).collect();
+        assert!(set.len() >= 9, "the test names are subjects");
+        let in_range: Vec<&Subject> = set
+            .range::<str, _>((
+                Included(Subject::GROUP_PREFIX),
+                Excluded(Subject::GROUPS_END),
+            ))
+            .collect();
+        let groups: Vec<&Subject> = set.iter().filter(|s| s.is_group()).collect();
+        assert_eq!(in_range, groups);
+        assert_eq!(groups.len(), 3);
+    }
 
     #[test]
     fn subjects() {
