@@ -898,7 +898,7 @@ fn timeline_subjects(banned: &[Subject], changes: &[ChangeRow]) -> Vec<Subject> 
 
 /// The timeline rows of `s`, one of its chosen subjects in order, added to
 /// `rows` (at most [`TIMELINE_MAX_ROWS`] in all): every top-level resource it
-/// held something on (or below) at the start (its cells in `start`) or that
+/// held something on (or below) at the start (`start`: its cells then) or that
 /// a change concerns. A bar is what it holds on the resource or anywhere
 /// below it. Returns whether `rows` is full.
 fn timeline_rows(
@@ -912,7 +912,7 @@ fn timeline_rows(
 ) -> bool {
     let mut tops: BTreeSet<Resource> = start
         .iter()
-        .filter(|c| &c.subject == s && !c.rights.is_empty())
+        .filter(|c| !c.rights.is_empty())
         .map(|c| c.resource.clone())
         .collect();
     tops.extend(
@@ -933,7 +933,7 @@ fn timeline_rows(
         }
         // What is held on the resource or below it, as (resource, right).
         let mut held: BTreeSet<(String, String)> = BTreeSet::new();
-        if let Some(c) = start.iter().find(|c| &c.subject == s && c.resource == t) {
+        if let Some(c) = start.iter().find(|c| c.resource == t) {
             let first_word = |x: &str| x.split(' ').next().unwrap_or(x).to_owned();
             for x in c.rights.split(", ").filter(|x| !x.is_empty()) {
                 held.insert((t.to_string(), first_word(x)));
